@@ -1,0 +1,1 @@
+// unit tests for the classifier live in tests/ (fixtures)

@@ -1,0 +1,143 @@
+//! clap definitions. clap types stop in `cli/`: the library takes validated options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::exit::EXIT_CODES_HELP;
+
+const EXAMPLES: &str = "\
+Examples:
+  trailtriage scan sample-logs/
+  trailtriage scan ./logs --role '*Deploy*' --since 2h
+  trailtriage scan logs/ --parquet findings.parquet --jsonl findings.jsonl --report report.md --report-format markdown
+  zcat file.json.gz | trailtriage scan - --jsonl -
+  trailtriage causes
+  trailtriage causes trust_policy_principal_not_allowed";
+
+/// Find failed AWS role assumptions in CloudTrail logs and say why each one failed.
+#[derive(Debug, Parser)]
+#[command(name = "trailtriage", version, about, after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// No progress bar and no warnings on stderr (errors still print).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan CloudTrail logs and classify every failed role assumption.
+    Scan(ScanArgs),
+    /// List the cause catalogue, or print one cause in full.
+    Causes {
+        /// A cause id, e.g. trust_policy_principal_not_allowed.
+        cause_id: Option<String>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
+pub struct ScanArgs {
+    /// Files, directories (walked recursively: .json, .json.gz, .jsonl, .ndjson, .gz) or - for stdin.
+    /// A file named here is read whatever its extension.
+    #[arg(value_name = "PATH|-", required = true)]
+    pub inputs: Vec<String>,
+
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Also report every other AccessDenied-family event (AccessDenied,
+    /// UnauthorizedOperation, VpceAccessDenied, ...) with the denying policy type.
+    #[arg(long)]
+    pub all_denied: bool,
+
+    /// Also report the role owner's copy of cross-account AssumeRole calls
+    /// (userIdentity.type AWSAccount) as not_assume_failure.
+    #[arg(long)]
+    pub include_context: bool,
+
+    /// Only events at or after this time: RFC 3339, YYYY-MM-DD, or a duration ago (36h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only events before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only events whose caller, role or recipient account is one of these (repeat or comma-separate).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub account: Vec<String>,
+
+    /// Only events logged in these regions (awsRegion; repeat or comma-separate).
+    #[arg(long, value_name = "REGION", value_delimiter = ',')]
+    pub log_region: Vec<String>,
+
+    /// Only callers whose ARN matches this glob (repeatable), e.g. '*:user/ci-*'.
+    #[arg(long, value_name = "GLOB")]
+    pub caller: Vec<String>,
+
+    /// Only target roles whose ARN matches this glob (repeatable), e.g. '*Deploy*'.
+    #[arg(long, value_name = "GLOB")]
+    pub role: Vec<String>,
+
+    /// Only these causes (repeat or comma-separate; see `trailtriage causes`).
+    #[arg(long, value_name = "CAUSE_ID", value_delimiter = ',')]
+    pub cause: Vec<String>,
+
+    /// Write findings to this Parquet file (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub parquet: Option<PathBuf>,
+
+    /// Write findings as JSON Lines to this file, or - for stdout.
+    #[arg(long, value_name = "FILE|-")]
+    pub jsonl: Option<String>,
+
+    /// Write the summary report to this file, or - for stdout (default: stdout
+    /// when no other output is given).
+    #[arg(long, value_name = "FILE|-")]
+    pub report: Option<String>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub report_format: ReportFormat,
+
+    /// Colour in the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Exit with code 3 when a finding has at least this severity (high, medium,
+    /// low, info) or this cause id.
+    #[arg(long, value_name = "SEVERITY|CAUSE_ID")]
+    pub fail_on: Option<String>,
+
+    /// Refuse to inflate an object beyond this size (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "4G")]
+    pub max_decompressed_size: String,
+}

@@ -1,0 +1,542 @@
+//! The pipeline: workers decode, scan, pre-filter, parse and classify one
+//! input object at a time with reused buffers; a collector receives the
+//! per-object results over a bounded channel and keeps the accounting.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use simd_json::prelude::*;
+
+use crate::classify::{SelectOptions, classify, select};
+use crate::decode::Decoder;
+use crate::event::Event;
+use crate::filter::Filters;
+use crate::finding::Finding;
+use crate::norm::Norm;
+use crate::scan::{Rec, scan};
+use crate::select::Prefilter;
+
+/// What the pipeline needs to know, validated.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub select: SelectOptions,
+    pub filters: Filters,
+    /// Limit on the decompressed size of one object.
+    pub max_decompressed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            select: SelectOptions::default(),
+            filters: Filters::default(),
+            max_decompressed: crate::decode::DEFAULT_MAX_DECOMPRESSED,
+            threads: 0,
+        }
+    }
+}
+
+/// What happened to one input object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum Outcome {
+    Read,
+    Skipped(String),
+    Failed(String),
+}
+
+/// Record counts of one object or a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RecordCounts {
+    pub read: u64,
+    pub selected: u64,
+    pub not_selected: u64,
+    pub malformed: u64,
+    /// Selected by scope, then dropped by a user filter (counted in not_selected).
+    pub filtered: u64,
+}
+
+impl RecordCounts {
+    fn add(&mut self, o: &RecordCounts) {
+        self.read += o.read;
+        self.selected += o.selected;
+        self.not_selected += o.not_selected;
+        self.malformed += o.malformed;
+        self.filtered += o.filtered;
+    }
+}
+
+/// The result of processing one object.
+#[derive(Debug)]
+pub struct FileResult {
+    pub name: String,
+    pub outcome: Outcome,
+    pub counts: RecordCounts,
+    pub findings: Vec<Finding>,
+    /// Malformed records: (index, reason); at most a few per object.
+    pub malformed: Vec<(u64, String)>,
+    pub compressed_bytes: u64,
+    pub decompressed_bytes: u64,
+}
+
+const MAX_MALFORMED_REPORTED: usize = 5;
+
+/// Per-thread state: every buffer is reused across objects.
+pub struct Worker {
+    decoder: Decoder,
+    input: Vec<u8>,
+    scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Worker {
+            decoder: Decoder::new(),
+            input: Vec::new(),
+            scratch: Vec::with_capacity(64 * 1024),
+            buffers: simd_json::Buffers::new(64 * 1024),
+        }
+    }
+}
+
+/// Why an object is skipped by name alone (never downloaded or read).
+pub fn skip_reason_by_name(name: &str) -> Option<&'static str> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    if name.contains("CloudTrail-Digest") {
+        Some("CloudTrail-Digest file (integrity digest, no events)")
+    } else if name.contains("CloudTrail-Insight") {
+        Some("CloudTrail-Insight file (Insights events, not API calls)")
+    } else if base.contains("_Config_")
+        || base.starts_with("ConfigWritabilityCheckFile")
+        || name.contains("/Config/")
+    {
+        Some("AWS Config object, not CloudTrail")
+    } else {
+        None
+    }
+}
+
+impl Worker {
+    pub fn new() -> Worker {
+        Worker::default()
+    }
+
+    /// Read a local file into the worker's buffer and process it.
+    pub fn process_path(&mut self, path: &Path, opts: &ScanOptions, pf: &Prefilter) -> FileResult {
+        let name = path.display().to_string();
+        if let Some(r) = skip_reason_by_name(&name) {
+            return FileResult::skipped(name, r);
+        }
+        let mut input = std::mem::take(&mut self.input);
+        input.clear();
+        let res = std::fs::File::open(path).and_then(|mut f| {
+            // Compressed input larger than the decompressed limit cannot be genuine.
+            let mut limited = (&mut f).take(opts.max_decompressed.saturating_add(1));
+            limited.read_to_end(&mut input)
+        });
+        let out = match res {
+            Err(e) => FileResult::failed(name, format!("cannot read: {e}")),
+            Ok(_) if input.len() as u64 > opts.max_decompressed => FileResult::failed(
+                name,
+                format!("larger than the limit of {} bytes", opts.max_decompressed),
+            ),
+            Ok(_) => self.process_bytes(&name, &input, opts, pf),
+        };
+        self.input = input;
+        out
+    }
+
+    /// Process one object's raw bytes (gzip or plain JSON).
+    pub fn process_bytes(
+        &mut self,
+        name: &str,
+        raw: &[u8],
+        opts: &ScanOptions,
+        pf: &Prefilter,
+    ) -> FileResult {
+        let mut fr = FileResult::new(name.to_string());
+        fr.compressed_bytes = raw.len() as u64;
+        let Worker {
+            decoder,
+            scratch,
+            buffers,
+            ..
+        } = self;
+        let json = match decoder.decode(name, raw, opts.max_decompressed) {
+            Ok(j) => j,
+            Err(e) => {
+                fr.outcome = Outcome::Failed(e.to_string());
+                return fr;
+            }
+        };
+        fr.decompressed_bytes = json.len() as u64;
+        let mut idx: u64 = 0;
+        let mut handle = |rec: Rec<'_>| {
+            let i = idx;
+            idx += 1;
+            fr.counts.read += 1;
+            let bytes: &[u8] = match &rec {
+                Rec::Raw(b) => b,
+                Rec::Owned(v) => v,
+                Rec::Bad(reason) => {
+                    fr.note_malformed(i, reason.clone());
+                    return;
+                }
+            };
+            if !pf.could_match(bytes) {
+                fr.counts.not_selected += 1;
+                return;
+            }
+            process_record(bytes, i, name, opts, scratch, buffers, &mut fr);
+        };
+        match scan(json, &mut handle) {
+            Ok(summary) => {
+                if summary.empty {
+                    fr.outcome = Outcome::Skipped("empty file".into());
+                } else if summary.unrecognized {
+                    fr.outcome = Outcome::Failed(format!(
+                        "{name} is not a CloudTrail log: no Records array, record, LookupEvents or EventBridge shape found"
+                    ));
+                }
+            }
+            Err(e) => {
+                fr.counts.read += 1;
+                fr.note_malformed(idx, format!("malformed JSON at byte {}: {}", e.offset, e.reason));
+                fr.outcome = Outcome::Failed(format!(
+                    "malformed JSON in {name} at byte {}: {} ({} record(s) before it were read)",
+                    e.offset, e.reason, idx
+                ));
+            }
+        }
+        fr
+    }
+}
+
+fn process_record(
+    bytes: &[u8],
+    i: u64,
+    name: &str,
+    opts: &ScanOptions,
+    scratch: &mut Vec<u8>,
+    buffers: &mut simd_json::Buffers,
+    fr: &mut FileResult,
+) {
+    scratch.clear();
+    scratch.extend_from_slice(bytes);
+    let value = match simd_json::to_borrowed_value_with_buffers(scratch, buffers) {
+        Ok(v) => v,
+        Err(e) => {
+            fr.note_malformed(i, format!("record {i} is not valid JSON: {e}"));
+            return;
+        }
+    };
+    if !value.is_object() {
+        fr.note_malformed(i, format!("record {i} is not a JSON object"));
+        return;
+    }
+    let e = Event::from_value(&value);
+    let n = Norm::of(&e);
+    let Some(sel) = select(&e, &n, opts.select) else {
+        fr.counts.not_selected += 1;
+        return;
+    };
+    let v = classify(&e, &n, sel);
+    let f = Finding::new(&e, &n, sel, v, name, Some(i as i64));
+    if opts.filters.accept(&f) {
+        fr.counts.selected += 1;
+        fr.findings.push(f);
+    } else {
+        fr.counts.not_selected += 1;
+        fr.counts.filtered += 1;
+    }
+}
+
+impl FileResult {
+    pub fn new(name: String) -> FileResult {
+        FileResult {
+            name,
+            outcome: Outcome::Read,
+            counts: RecordCounts::default(),
+            findings: Vec::new(),
+            malformed: Vec::new(),
+            compressed_bytes: 0,
+            decompressed_bytes: 0,
+        }
+    }
+
+    pub fn skipped(name: String, reason: &str) -> FileResult {
+        let mut f = FileResult::new(name);
+        f.outcome = Outcome::Skipped(reason.to_string());
+        f
+    }
+
+    pub fn failed(name: String, reason: String) -> FileResult {
+        let mut f = FileResult::new(name);
+        f.outcome = Outcome::Failed(reason);
+        f
+    }
+
+    fn note_malformed(&mut self, i: u64, reason: String) {
+        self.counts.malformed += 1;
+        if self.malformed.len() < MAX_MALFORMED_REPORTED {
+            self.malformed.push((i, reason));
+        }
+    }
+}
+
+/// Accounting of a whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub files_seen: u64,
+    pub files_read: u64,
+    pub files_skipped: u64,
+    pub files_failed: u64,
+    pub records: RecordCounts,
+    /// Selected records dropped as duplicates of an earlier eventID.
+    pub duplicates: u64,
+    pub findings: u64,
+    pub compressed_bytes: u64,
+    pub decompressed_bytes: u64,
+    /// Skip reasons with their counts.
+    pub skipped_reasons: BTreeMap<String, u64>,
+    /// Every failed object with its reason.
+    pub failed: Vec<(String, String)>,
+    /// Earliest and latest event time among findings (epoch ms).
+    pub first_event_ms: Option<i64>,
+    pub last_event_ms: Option<i64>,
+    /// Retries performed by remote sources (S3, LookupEvents).
+    pub retries: u64,
+}
+
+impl Stats {
+    /// The accounting invariants of design.md §2.
+    pub fn invariants_hold(&self) -> bool {
+        let r = &self.records;
+        r.read == r.selected + r.not_selected + r.malformed
+            && self.files_seen == self.files_read + self.files_skipped + self.files_failed
+            && self.findings + self.duplicates == r.selected
+    }
+}
+
+/// Receives per-object results and keeps the accounting and findings.
+#[derive(Default)]
+pub struct Collector {
+    pub stats: Stats,
+    findings: Vec<Finding>,
+}
+
+/// Callbacks for the binary (progress, warnings); the library never prints.
+pub trait Observer: Sync {
+    /// An object is done.
+    fn object_done(&self, _r: &FileResult) {}
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+impl Collector {
+    pub fn new() -> Collector {
+        Collector::default()
+    }
+
+    pub fn add(&mut self, mut r: FileResult) {
+        let s = &mut self.stats;
+        s.files_seen += 1;
+        match &r.outcome {
+            Outcome::Read => s.files_read += 1,
+            Outcome::Skipped(why) => {
+                s.files_skipped += 1;
+                *s.skipped_reasons.entry(why.clone()).or_default() += 1;
+            }
+            Outcome::Failed(why) => {
+                s.files_failed += 1;
+                s.failed.push((r.name.clone(), why.clone()));
+            }
+        }
+        s.records.add(&r.counts);
+        s.compressed_bytes += r.compressed_bytes;
+        s.decompressed_bytes += r.decompressed_bytes;
+        self.findings.append(&mut r.findings);
+    }
+
+    /// Sort, dedupe by eventID, apply cross-event escalations, and return the
+    /// findings with the final accounting.
+    pub fn finish(mut self) -> (Vec<Finding>, Stats) {
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut seen: HashSet<String> = HashSet::new();
+        let before = self.findings.len();
+        self.findings
+            .retain(|f| f.event_id.is_empty() || seen.insert(f.event_id.clone()));
+        self.stats.duplicates = (before - self.findings.len()) as u64;
+        self.stats.failed.sort();
+        crate::burst::escalate(&mut self.findings);
+        self.stats.findings = self.findings.len() as u64;
+        self.stats.first_event_ms = self.findings.iter().filter_map(|f| f.event_time).min();
+        self.stats.last_event_ms = self.findings.iter().filter_map(|f| f.event_time).max();
+        (self.findings, self.stats)
+    }
+}
+
+/// One input named by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+/// Expand inputs into a sorted list of files (directories are walked
+/// recursively, following symlinks but never into a loop). Problems met while
+/// walking come back as failed results.
+pub fn expand_paths(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileResult>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for p in inputs {
+        match std::fs::metadata(p) {
+            Err(e) => problems.push(FileResult::failed(p.display().to_string(), format!("cannot read: {e}"))),
+            Ok(m) if m.is_dir() => {
+                let mut seen = HashSet::new();
+                walk(p, &mut seen, &mut files, &mut problems);
+            }
+            Ok(_) => files.push(p.clone()),
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, problems)
+}
+
+/// Extensions a directory walk takes.
+pub fn wanted_extension(p: &Path) -> bool {
+    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    n.ends_with(".json") || n.ends_with(".gz") || n.ends_with(".jsonl") || n.ends_with(".ndjson")
+}
+
+fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>, problems: &mut Vec<FileResult>) {
+    let canon = match std::fs::canonicalize(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(FileResult::failed(dir.display().to_string(), format!("cannot read directory: {e}")));
+            return;
+        }
+    };
+    if !seen.insert(canon) {
+        problems.push(FileResult::skipped(
+            dir.display().to_string(),
+            "directory already visited (symlink loop)",
+        ));
+        return;
+    }
+    let rd = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(FileResult::failed(dir.display().to_string(), format!("cannot read directory: {e}")));
+            return;
+        }
+    };
+    let mut entries: Vec<PathBuf> = Vec::new();
+    for ent in rd {
+        match ent {
+            Ok(e) => entries.push(e.path()),
+            Err(e) => problems.push(FileResult::failed(dir.display().to_string(), format!("cannot list directory: {e}"))),
+        }
+    }
+    entries.sort();
+    for p in entries {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => walk(&p, seen, files, problems),
+            Ok(m) if m.is_file() => {
+                if wanted_extension(&p) {
+                    files.push(p);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => problems.push(FileResult::failed(p.display().to_string(), format!("cannot read: {e}"))),
+        }
+    }
+}
+
+/// Run the local pipeline (files, directories, stdin) and return the
+/// findings and accounting.
+pub fn run_local(
+    inputs: &[Input],
+    opts: &ScanOptions,
+    observer: &dyn Observer,
+) -> (Vec<Finding>, Stats) {
+    let paths: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Path(p) => Some(p.clone()),
+            Input::Stdin => None,
+        })
+        .collect();
+    let (files, problems) = expand_paths(&paths);
+    let mut collector = Collector::new();
+    for p in problems {
+        observer.object_done(&p);
+        collector.add(p);
+    }
+    let pf = Prefilter::new(opts.select);
+    if inputs.contains(&Input::Stdin) {
+        let mut w = Worker::new();
+        let mut buf = Vec::new();
+        let r = match crate::decode::read_all_bounded("<stdin>", std::io::stdin().lock(), opts.max_decompressed, &mut buf) {
+            Ok(()) => w.process_bytes("<stdin>", &buf, opts, &pf),
+            Err(e) => FileResult::failed("<stdin>".into(), e.to_string()),
+        };
+        observer.object_done(&r);
+        collector.add(r);
+    }
+    run_files(&files, opts, &pf, observer, &mut collector);
+    collector.finish()
+}
+
+/// Process files in parallel; results stream to the collector over a bounded channel.
+pub fn run_files(
+    files: &[PathBuf],
+    opts: &ScanOptions,
+    pf: &Prefilter,
+    observer: &dyn Observer,
+    collector: &mut Collector,
+) {
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build() {
+        Ok(p) => p,
+        Err(_) => {
+            // Fall back to the calling thread only.
+            let mut w = Worker::new();
+            for f in files {
+                let r = w.process_path(f, opts, pf);
+                observer.object_done(&r);
+                collector.add(r);
+            }
+            return;
+        }
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<FileResult>(256);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            pool.install(|| {
+                use rayon::prelude::*;
+                files.par_iter().for_each_init(
+                    || (Worker::new(), tx.clone()),
+                    |(w, tx), f| {
+                        let r = w.process_path(f, opts, pf);
+                        // The receiver only goes away if the collector panicked.
+                        let _ = tx.send(r);
+                    },
+                );
+            });
+            drop(tx);
+        });
+        for r in rx {
+            observer.object_done(&r);
+            collector.add(r);
+        }
+    });
+}

@@ -1,0 +1,464 @@
+//! Structural scanner: finds the records inside one decoded input without
+//! building a JSON document. It understands every input shape trailtriage
+//! accepts (design.md §2):
+//!
+//! * the CloudTrail envelope `{"Records":[...]}`
+//! * a bare JSON array of records
+//! * NDJSON / concatenated JSON values (SIEM exports), each value a record or an envelope
+//! * a single record
+//! * LookupEvents output (`{"Events":[{"CloudTrailEvent":"<json string>"}]}`) and single
+//!   LookupEvents events
+//! * the EventBridge envelope (`{"detail-type":..., "detail":{record}}`)
+//!
+//! The scanner tracks strings (with escapes) and nesting only; the records it
+//! hands out are parsed fully later, and only if they can matter.
+
+use memchr::memchr2;
+
+/// One record found by the scanner.
+pub enum Rec<'a> {
+    /// The record's bytes inside the input.
+    Raw(&'a [u8]),
+    /// A record that had to be unescaped (LookupEvents `CloudTrailEvent` strings).
+    Owned(Vec<u8>),
+    /// Something sat where a record belongs but is not one (reason).
+    Bad(String),
+}
+
+/// The input could not be scanned to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    pub offset: usize,
+    pub reason: String,
+}
+
+/// What the scanner saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScanSummary {
+    /// Number of top-level JSON values.
+    pub values: usize,
+    /// The input holds nothing but whitespace.
+    pub empty: bool,
+    /// No top-level value was recognised as CloudTrail (e.g. a Digest file).
+    pub unrecognized: bool,
+}
+
+fn err<T>(offset: usize, reason: impl Into<String>) -> Result<T, ScanError> {
+    Err(ScanError {
+        offset,
+        reason: reason.into(),
+    })
+}
+
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\n' | b'\r' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// `i` points at an opening quote; returns the index after the closing quote.
+#[inline]
+fn skip_string(b: &[u8], i: usize) -> Result<usize, ScanError> {
+    let mut j = i + 1;
+    loop {
+        match memchr2(b'"', b'\\', &b[j.min(b.len())..]) {
+            None => return err(i, "unterminated string"),
+            Some(k) => {
+                let p = j + k;
+                if b[p] == b'"' {
+                    return Ok(p + 1);
+                }
+                // backslash: skip it and the escaped byte
+                j = p + 2;
+                if j > b.len() {
+                    return err(i, "unterminated string");
+                }
+            }
+        }
+    }
+}
+
+/// `i` points at the first byte of a value; returns the index after it.
+fn skip_value(b: &[u8], i: usize) -> Result<usize, ScanError> {
+    match b.get(i) {
+        None => err(i, "unexpected end of input, expected a value"),
+        Some(b'"') => skip_string(b, i),
+        Some(b'{') | Some(b'[') => skip_container(b, i),
+        Some(_) => {
+            let mut j = i;
+            while j < b.len()
+                && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            {
+                if matches!(b[j], b'{' | b'[' | b'"' | b':') {
+                    return err(j, "unexpected character in scalar");
+                }
+                j += 1;
+            }
+            if j == i {
+                return err(i, "expected a value");
+            }
+            Ok(j)
+        }
+    }
+}
+
+/// `i` points at `{` or `[`; returns the index after the matching close.
+fn skip_container(b: &[u8], i: usize) -> Result<usize, ScanError> {
+    // A stack of open brackets, kept small: CloudTrail nests a few levels.
+    let mut stack: smallstack::Stack = smallstack::Stack::default();
+    let mut j = i;
+    while j < b.len() {
+        let c = b[j];
+        match c {
+            b'"' => {
+                j = skip_string(b, j)?;
+                continue;
+            }
+            b'{' | b'[' => {
+                if !stack.push(c) {
+                    return err(j, "JSON nested too deeply");
+                }
+            }
+            b'}' | b']' => {
+                let open = if c == b'}' { b'{' } else { b'[' };
+                if stack.pop() != Some(open) {
+                    return err(j, "mismatched bracket");
+                }
+                if stack.is_empty() {
+                    return Ok(j + 1);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    err(i, "unexpected end of input inside an object or array")
+}
+
+mod smallstack {
+    /// Bracket stack with a hard depth limit (hostile input cannot exhaust memory).
+    pub const MAX_DEPTH: usize = 512;
+    #[derive(Default)]
+    pub struct Stack {
+        items: Vec<u8>,
+    }
+    impl Stack {
+        #[inline]
+        pub fn push(&mut self, c: u8) -> bool {
+            if self.items.len() >= MAX_DEPTH {
+                return false;
+            }
+            self.items.push(c);
+            true
+        }
+        #[inline]
+        pub fn pop(&mut self) -> Option<u8> {
+            self.items.pop()
+        }
+        #[inline]
+        pub fn is_empty(&self) -> bool {
+            self.items.is_empty()
+        }
+    }
+}
+
+/// Decode a JSON string token (with quotes) into its text.
+fn string_value(tok: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = &tok[1..tok.len() - 1];
+    if memchr::memchr(b'\\', inner).is_none() {
+        return std::str::from_utf8(inner).ok().map(std::borrow::Cow::Borrowed);
+    }
+    serde_json::from_slice::<String>(tok)
+        .ok()
+        .map(std::borrow::Cow::Owned)
+}
+
+#[derive(Default)]
+struct ObjInfo {
+    is_record: bool,
+    expanded: bool,
+    detail: Option<(usize, usize)>,
+    has_detail_type: bool,
+    cloudtrail_event: Option<(usize, usize)>,
+}
+
+/// Iterate the elements of an array at `i` (pointing at `[`), calling `each`
+/// with the element's span. Returns the index after `]`.
+fn for_each_element(
+    b: &[u8],
+    i: usize,
+    mut each: impl FnMut(usize, usize) -> Result<(), ScanError>,
+) -> Result<usize, ScanError> {
+    let mut j = skip_ws(b, i + 1);
+    if b.get(j) == Some(&b']') {
+        return Ok(j + 1);
+    }
+    loop {
+        let start = j;
+        let end = skip_value(b, start)?;
+        each(start, end)?;
+        j = skip_ws(b, end);
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b']') => return Ok(j + 1),
+            None => return err(j, "unexpected end of input inside an array"),
+            Some(_) => return err(j, "expected ',' or ']' in array"),
+        }
+    }
+}
+
+/// Scan an object at `i`: expand `Records` / `Events` arrays on the fly and
+/// note what else it holds. Returns the index after `}`.
+fn scan_object<'a>(
+    b: &'a [u8],
+    i: usize,
+    emit: &mut dyn FnMut(Rec<'a>),
+    info: &mut ObjInfo,
+) -> Result<usize, ScanError> {
+    let mut j = skip_ws(b, i + 1);
+    if b.get(j) == Some(&b'}') {
+        return Ok(j + 1);
+    }
+    loop {
+        if b.get(j) != Some(&b'"') {
+            return err(j, "expected a key string");
+        }
+        let kend = skip_string(b, j)?;
+        let key = string_value(&b[j..kend]).unwrap_or_default();
+        j = skip_ws(b, kend);
+        if b.get(j) != Some(&b':') {
+            return err(j, "expected ':' after key");
+        }
+        j = skip_ws(b, j + 1);
+        let vstart = j;
+        let first = b.get(j).copied();
+        let vend = match (&*key, first) {
+            ("Records", Some(b'[')) => {
+                info.expanded = true;
+                for_each_element(b, vstart, |s, e| {
+                    if b[s] == b'{' {
+                        emit(Rec::Raw(&b[s..e]));
+                    } else {
+                        emit(Rec::Bad(format!(
+                            "element of Records at byte {s} is not an object"
+                        )));
+                    }
+                    Ok(())
+                })?
+            }
+            ("Events", Some(b'[')) => {
+                info.expanded = true;
+                for_each_element(b, vstart, |s, e| {
+                    if b[s] != b'{' {
+                        emit(Rec::Bad(format!(
+                            "element of Events at byte {s} is not an object"
+                        )));
+                        return Ok(());
+                    }
+                    let mut inner = ObjInfo::default();
+                    let mut nothing = |_r: Rec<'a>| {};
+                    scan_object(b, s, &mut nothing, &mut inner)?;
+                    emit_lookup_or_bad(b, s, e, &inner, emit);
+                    Ok(())
+                })?
+            }
+            ("detail", Some(b'{')) => {
+                let e = skip_value(b, vstart)?;
+                info.detail = Some((vstart, e));
+                e
+            }
+            ("CloudTrailEvent", Some(b'"')) => {
+                let e = skip_value(b, vstart)?;
+                info.cloudtrail_event = Some((vstart, e));
+                e
+            }
+            (k, _) => {
+                if matches!(k, "eventVersion" | "eventName" | "eventSource" | "eventTime") {
+                    info.is_record = true;
+                }
+                if k == "detail-type" {
+                    info.has_detail_type = true;
+                }
+                skip_value(b, vstart)?
+            }
+        };
+        j = skip_ws(b, vend);
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b'}') => return Ok(j + 1),
+            None => return err(j, "unexpected end of input inside an object"),
+            Some(_) => return err(j, "expected ',' or '}' in object"),
+        }
+    }
+}
+
+fn emit_lookup_or_bad<'a>(
+    b: &'a [u8],
+    s: usize,
+    e: usize,
+    inner: &ObjInfo,
+    emit: &mut dyn FnMut(Rec<'a>),
+) {
+    if let Some((cs, ce)) = inner.cloudtrail_event {
+        match serde_json::from_slice::<String>(&b[cs..ce]) {
+            Ok(text) => emit(Rec::Owned(text.into_bytes())),
+            Err(e2) => emit(Rec::Bad(format!(
+                "CloudTrailEvent at byte {cs} is not a valid string: {e2}"
+            ))),
+        }
+    } else if inner.is_record {
+        emit(Rec::Raw(&b[s..e]));
+    } else {
+        emit(Rec::Bad(format!(
+            "object at byte {s} has no CloudTrailEvent and is not a record"
+        )));
+    }
+}
+
+/// Scan a whole decoded input and hand out its records in order.
+///
+/// Records found before a structural error are handed out; the error says
+/// where scanning stopped.
+pub fn scan<'a>(b: &'a [u8], emit: &mut dyn FnMut(Rec<'a>)) -> Result<ScanSummary, ScanError> {
+    let mut summary = ScanSummary::default();
+    let mut i = 0;
+    if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        i = 3;
+    }
+    i = skip_ws(b, i);
+    if i >= b.len() {
+        summary.empty = true;
+        return Ok(summary);
+    }
+    let mut recognized = false;
+    while i < b.len() {
+        summary.values += 1;
+        match b[i] {
+            b'[' => {
+                recognized = true;
+                i = for_each_element(b, i, |s, e| {
+                    if b[s] == b'{' {
+                        let mut info = ObjInfo::default();
+                        let mut sub = |r: Rec<'a>| emit(r);
+                        // Arrays may hold envelopes or LookupEvents events too.
+                        scan_object(b, s, &mut sub, &mut info)?;
+                        finish_object(b, s, e, &info, emit);
+                    } else {
+                        emit(Rec::Bad(format!("array element at byte {s} is not an object")));
+                    }
+                    Ok(())
+                })?;
+            }
+            b'{' => {
+                let s = i;
+                let mut info = ObjInfo::default();
+                let e = scan_object(b, s, emit, &mut info)?;
+                if info.expanded || info.is_record || info.detail.is_some() || info.cloudtrail_event.is_some() {
+                    recognized = true;
+                    finish_object(b, s, e, &info, emit);
+                } else if summary.values > 1 {
+                    emit(Rec::Bad(format!("value at byte {s} is not a CloudTrail record")));
+                }
+                i = e;
+            }
+            b'n' if b[i..].starts_with(b"null") => {
+                i += 4;
+            }
+            _ => return err(i, "expected a JSON object or array"),
+        }
+        i = skip_ws(b, i);
+    }
+    summary.unrecognized = !recognized;
+    Ok(summary)
+}
+
+/// After scanning an object: emit it (or the record it wraps) unless its
+/// arrays were already expanded.
+fn finish_object<'a>(b: &'a [u8], s: usize, e: usize, info: &ObjInfo, emit: &mut dyn FnMut(Rec<'a>)) {
+    if info.expanded {
+        return;
+    }
+    if info.is_record {
+        emit(Rec::Raw(&b[s..e]));
+    } else if let (Some((ds, de)), true) = (info.detail, info.has_detail_type) {
+        emit(Rec::Raw(&b[ds..de]));
+    } else if info.cloudtrail_event.is_some() {
+        emit_lookup_or_bad(b, s, e, info, emit);
+    } else if let Some((ds, de)) = info.detail {
+        emit(Rec::Raw(&b[ds..de]));
+    } else {
+        emit(Rec::Bad(format!("object at byte {s} is not a CloudTrail record")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(b: &[u8]) -> (Vec<String>, Result<ScanSummary, ScanError>) {
+        let mut out = Vec::new();
+        let r = scan(b, &mut |r| {
+            out.push(match r {
+                Rec::Raw(x) => String::from_utf8_lossy(x).into_owned(),
+                Rec::Owned(x) => format!("owned:{}", String::from_utf8_lossy(&x)),
+                Rec::Bad(m) => format!("bad:{m}"),
+            })
+        });
+        (out, r)
+    }
+
+    #[test]
+    fn envelope() {
+        let (r, s) = collect(br#"{"Records":[{"eventName":"A"},{"eventName":"B\"}"}]}"#);
+        assert_eq!(r, vec![r#"{"eventName":"A"}"#, r#"{"eventName":"B\"}"}"#]);
+        assert!(!s.unwrap().unrecognized);
+    }
+
+    #[test]
+    fn bare_array_and_ndjson() {
+        let (r, _) = collect(b"[{\"eventName\":\"A\"}, {\"eventName\":\"B\"}]");
+        assert_eq!(r.len(), 2);
+        let (r, _) = collect(b"{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n");
+        assert_eq!(r, vec!["{\"eventName\":\"A\"}", "{\"eventName\":\"B\"}"]);
+    }
+
+    #[test]
+    fn lookup_events_and_eventbridge() {
+        let (r, _) = collect(br#"{"Events":[{"EventId":"1","CloudTrailEvent":"{\"eventName\":\"AssumeRole\"}"}]}"#);
+        assert_eq!(r, vec![r#"owned:{"eventName":"AssumeRole"}"#]);
+        let (r, _) = collect(br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"X"}}"#);
+        assert_eq!(r, vec![r#"{"eventName":"X"}"#]);
+    }
+
+    #[test]
+    fn digest_is_unrecognized() {
+        let (r, s) = collect(br#"{"awsAccountId":"1","digestStartTime":"x"}"#);
+        assert!(r.is_empty());
+        assert!(s.unwrap().unrecognized);
+    }
+
+    #[test]
+    fn truncated_keeps_earlier_records() {
+        let (r, s) = collect(br#"{"Records":[{"eventName":"A"},{"eventName":"B""#);
+        assert_eq!(r, vec![r#"{"eventName":"A"}"#]);
+        assert!(s.is_err());
+    }
+
+    #[test]
+    fn empty_and_zero_records() {
+        assert!(collect(b"  \n").1.unwrap().empty);
+        let (r, s) = collect(br#"{"Records":[]}"#);
+        assert!(r.is_empty());
+        assert!(!s.unwrap().unrecognized);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let mut v = b"{\"Records\":[{\"a\":".to_vec();
+        v.extend(std::iter::repeat_n(b'[', 100_000));
+        let (_, s) = collect(&v);
+        assert!(s.is_err());
+    }
+}

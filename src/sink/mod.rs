@@ -1,0 +1,8 @@
+//! Output sinks. The schema has one home (`schema`); every format writes the
+//! same rows.
+
+pub mod atomic;
+pub mod jsonl;
+pub mod parquet;
+pub mod report;
+pub mod schema;

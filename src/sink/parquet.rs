@@ -1,0 +1,358 @@
+//! Parquet output (zstd, dictionary-encoded low-cardinality columns, UTC
+//! timestamps, tool and schema version in the key-value metadata), written
+//! atomically; and reading it back (round trips, `report` over Parquet).
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, BooleanBuilder, DictionaryArray, Int16Array, Int16Builder,
+    Int32Array, Int32Builder, Int64Array, Int64Builder, ListArray, ListBuilder, StringArray,
+    StringBuilder, StringDictionaryBuilder, TimestampMillisecondArray,
+    TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{Int8Type, Int16Type};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::schema::{SCHEMA_VERSION, schema};
+use crate::error::Error;
+use crate::finding::Finding;
+
+/// Rows per row group: large enough for query engines, small enough to stream.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+fn perr(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Parquet {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+fn utf8<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    for v in it {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn d8<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut b = StringDictionaryBuilder::<Int8Type>::new();
+    for v in it {
+        match v {
+            Some(s) => {
+                // More than 127 distinct values cannot happen for these columns;
+                // a hostile log could try, so fall back to null rather than panic.
+                if b.append(s).is_err() {
+                    b.append_null();
+                }
+            }
+            None => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+fn d16<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut b = StringDictionaryBuilder::<Int16Type>::new();
+    for v in it {
+        match v {
+            Some(s) => {
+                if b.append(s).is_err() {
+                    b.append_null();
+                }
+            }
+            None => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+fn boolean(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+    let mut b = BooleanBuilder::new();
+    for v in it {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn list(it: impl Iterator<Item = Vec<String>>) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for v in it {
+        for s in v {
+            b.values().append_value(s);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+/// Build one Arrow record batch from findings.
+pub fn to_record_batch(rows: &[Finding]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let s = |f: fn(&Finding) -> Option<&str>| rows.iter().map(f);
+    let mut ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    for r in rows {
+        ts.append_option(r.event_time);
+    }
+    let mut dur = Int32Builder::new();
+    let mut tags = Int16Builder::new();
+    let mut line = Int64Builder::new();
+    for r in rows {
+        dur.append_option(r.duration_seconds);
+        tags.append_option(r.session_tag_count);
+        line.append_option(r.source_line);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(ts.finish()),
+        utf8(s(|r| Some(&r.event_id))),
+        utf8(s(|r| r.request_id.as_deref())),
+        utf8(s(|r| r.shared_event_id.as_deref())),
+        utf8(s(|r| r.event_version.as_deref())),
+        d16(s(|r| Some(&r.event_source))),
+        d16(s(|r| Some(&r.event_name))),
+        d8(s(|r| r.event_type.as_deref())),
+        d16(s(|r| r.aws_region.as_deref())),
+        d8(s(|r| r.endpoint_type.as_deref())),
+        utf8(s(|r| r.serving_region.as_deref())),
+        utf8(s(|r| r.recipient_account_id.as_deref())),
+        utf8(s(|r| r.caller_account_id.as_deref())),
+        d8(s(|r| Some(&r.caller_type))),
+        utf8(s(|r| r.caller_arn.as_deref())),
+        utf8(s(|r| r.caller_session_issuer_arn.as_deref())),
+        utf8(s(|r| r.principal_id.as_deref())),
+        utf8(s(|r| r.access_key_id.as_deref())),
+        utf8(s(|r| r.source_ip.as_deref())),
+        utf8(s(|r| r.user_agent.as_deref())),
+        utf8(s(|r| r.vpc_endpoint_id.as_deref())),
+        utf8(s(|r| r.target_role_arn.as_deref())),
+        d8(s(|r| Some(&r.role_arn_source))),
+        utf8(s(|r| r.role_account_id.as_deref())),
+        d8(s(|r| r.role_partition.as_deref())),
+        boolean(rows.iter().map(|r| r.cross_account)),
+        boolean(rows.iter().map(|r| Some(r.is_chained))),
+        utf8(s(|r| r.role_session_name.as_deref())),
+        utf8(s(|r| r.source_identity.as_deref())),
+        utf8(s(|r| r.inherited_source_identity.as_deref())),
+        boolean(rows.iter().map(|r| Some(r.external_id_present))),
+        boolean(rows.iter().map(|r| Some(r.mfa_serial_present))),
+        boolean(rows.iter().map(|r| r.caller_mfa_authenticated)),
+        Arc::new(dur.finish()),
+        Arc::new(tags.finish()),
+        boolean(rows.iter().map(|r| Some(r.session_policy_present))),
+        utf8(s(|r| r.error_code.as_deref())),
+        d16(s(|r| r.error_code_normalized.as_deref())),
+        utf8(s(|r| r.error_message.as_deref())),
+        boolean(rows.iter().map(|r| Some(r.message_truncated))),
+        d8(s(|r| r.denied_policy_type.as_deref())),
+        d16(s(|r| Some(&r.cause_id))),
+        d8(s(|r| Some(&r.confidence))),
+        list(rows.iter().map(|r| r.secondary_causes.clone())),
+        d8(s(|r| Some(&r.severity))),
+        utf8(s(|r| Some(&r.evidence))),
+        utf8(s(|r| Some(&r.remediation))),
+        list(rows.iter().map(|r| r.needs_input.clone())),
+        boolean(rows.iter().map(|r| Some(r.inventory_used))),
+        d8(s(|r| Some(&r.trail_perspective))),
+        utf8(s(|r| Some(&r.source_file))),
+        Arc::new(line.finish()),
+    ];
+    RecordBatch::try_new(Arc::new(schema()), cols)
+}
+
+/// Writer properties shared by single-file and partitioned output.
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("trailtriage {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("trailtriage.version".into(), env!("CARGO_PKG_VERSION").to_string()),
+            KeyValue::new("trailtriage.schema_version".into(), SCHEMA_VERSION.to_string()),
+        ]))
+        .build()
+}
+
+/// Write findings to `w` as Parquet.
+pub fn write_to<W: std::io::Write + Send>(w: W, rows: &[Finding]) -> Result<(), String> {
+    let schema = Arc::new(schema());
+    let mut writer =
+        ArrowWriter::try_new(w, schema, Some(writer_properties())).map_err(|e| e.to_string())?;
+    for chunk in rows.chunks(ROW_GROUP_ROWS) {
+        let batch = to_record_batch(chunk).map_err(|e| e.to_string())?;
+        writer.write(&batch).map_err(|e| e.to_string())?;
+    }
+    if rows.is_empty() {
+        let batch = to_record_batch(&[]).map_err(|e| e.to_string())?;
+        writer.write(&batch).map_err(|e| e.to_string())?;
+    }
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Write findings to a Parquet file atomically (temporary name, then rename).
+pub fn write_file(path: &Path, rows: &[Finding]) -> Result<(), Error> {
+    let mut inner: Option<String> = None;
+    let res = super::atomic::write_atomic(path, |w| {
+        write_to(w, rows).map_err(|e| {
+            inner = Some(e.clone());
+            std::io::Error::other(e)
+        })
+    });
+    match (res, inner) {
+        (Err(_), Some(e)) => Err(perr(path, e)),
+        (r, _) => r,
+    }
+}
+
+fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
+    b.column_by_name(name)
+        .ok_or_else(|| format!("column {name} missing"))?
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("column {name} has an unexpected type"))
+}
+
+fn dict_str(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
+    let a = b
+        .column_by_name(name)
+        .ok_or_else(|| format!("column {name} missing"))?;
+    let cast = arrow::compute::cast(a, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
+    let s = cast
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| format!("column {name} is not text"))?;
+    Ok((0..s.len()).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())).collect())
+}
+
+fn strs(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
+    dict_str(b, name)
+}
+
+fn bools(b: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, String> {
+    let a = col::<BooleanArray>(b, name)?;
+    Ok((0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i))).collect())
+}
+
+fn lists(b: &RecordBatch, name: &str) -> Result<Vec<Vec<String>>, String> {
+    let a = col::<ListArray>(b, name)?;
+    let mut out = Vec::with_capacity(a.len());
+    for i in 0..a.len() {
+        let v = a.value(i);
+        let s = v
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| format!("column {name} items are not text"))?;
+        out.push((0..s.len()).map(|j| s.value(j).to_string()).collect());
+    }
+    Ok(out)
+}
+
+/// Convert a record batch of the trailtriage schema back to findings.
+pub fn from_record_batch(b: &RecordBatch) -> Result<Vec<Finding>, String> {
+    let _unused: Option<&DictionaryArray<Int8Type>> = None;
+    let n = b.num_rows();
+    let t = col::<TimestampMillisecondArray>(b, "event_time")?;
+    let dur = col::<Int32Array>(b, "duration_seconds")?;
+    let tags = col::<Int16Array>(b, "session_tag_count")?;
+    let line = col::<Int64Array>(b, "source_line")?;
+    macro_rules! s {
+        ($($name:ident),*) => { $( let $name = strs(b, stringify!($name))?; )* };
+    }
+    s!(event_id, request_id, shared_event_id, event_version, event_source, event_name, event_type,
+       aws_region, endpoint_type, serving_region, recipient_account_id, caller_account_id, caller_type,
+       caller_arn, caller_session_issuer_arn, principal_id, access_key_id, source_ip, user_agent,
+       vpc_endpoint_id, target_role_arn, role_arn_source, role_account_id, role_partition,
+       role_session_name, source_identity, inherited_source_identity, error_code, error_code_normalized,
+       error_message, denied_policy_type, cause_id, confidence, severity, evidence, remediation,
+       trail_perspective, source_file);
+    macro_rules! bl {
+        ($($name:ident),*) => { $( let $name = bools(b, stringify!($name))?; )* };
+    }
+    bl!(cross_account, is_chained, external_id_present, mfa_serial_present, caller_mfa_authenticated,
+        session_policy_present, message_truncated, inventory_used);
+    let secondary_causes = lists(b, "secondary_causes")?;
+    let needs_input = lists(b, "needs_input")?;
+    let req = |v: &Option<String>| v.clone().unwrap_or_default();
+    let flag = |v: Option<bool>| v.unwrap_or(false);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(Finding {
+            event_time: (!t.is_null(i)).then(|| t.value(i)),
+            event_id: req(&event_id[i]),
+            request_id: request_id[i].clone(),
+            shared_event_id: shared_event_id[i].clone(),
+            event_version: event_version[i].clone(),
+            event_source: req(&event_source[i]),
+            event_name: req(&event_name[i]),
+            event_type: event_type[i].clone(),
+            aws_region: aws_region[i].clone(),
+            endpoint_type: endpoint_type[i].clone(),
+            serving_region: serving_region[i].clone(),
+            recipient_account_id: recipient_account_id[i].clone(),
+            caller_account_id: caller_account_id[i].clone(),
+            caller_type: req(&caller_type[i]),
+            caller_arn: caller_arn[i].clone(),
+            caller_session_issuer_arn: caller_session_issuer_arn[i].clone(),
+            principal_id: principal_id[i].clone(),
+            access_key_id: access_key_id[i].clone(),
+            source_ip: source_ip[i].clone(),
+            user_agent: user_agent[i].clone(),
+            vpc_endpoint_id: vpc_endpoint_id[i].clone(),
+            target_role_arn: target_role_arn[i].clone(),
+            role_arn_source: req(&role_arn_source[i]),
+            role_account_id: role_account_id[i].clone(),
+            role_partition: role_partition[i].clone(),
+            cross_account: cross_account[i],
+            is_chained: flag(is_chained[i]),
+            role_session_name: role_session_name[i].clone(),
+            source_identity: source_identity[i].clone(),
+            inherited_source_identity: inherited_source_identity[i].clone(),
+            external_id_present: flag(external_id_present[i]),
+            mfa_serial_present: flag(mfa_serial_present[i]),
+            caller_mfa_authenticated: caller_mfa_authenticated[i],
+            duration_seconds: (!dur.is_null(i)).then(|| dur.value(i)),
+            session_tag_count: (!tags.is_null(i)).then(|| tags.value(i)),
+            session_policy_present: flag(session_policy_present[i]),
+            error_code: error_code[i].clone(),
+            error_code_normalized: error_code_normalized[i].clone(),
+            error_message: error_message[i].clone(),
+            message_truncated: flag(message_truncated[i]),
+            denied_policy_type: denied_policy_type[i].clone(),
+            cause_id: req(&cause_id[i]),
+            confidence: req(&confidence[i]),
+            secondary_causes: secondary_causes[i].clone(),
+            severity: req(&severity[i]),
+            evidence: req(&evidence[i]),
+            remediation: req(&remediation[i]),
+            needs_input: needs_input[i].clone(),
+            inventory_used: flag(inventory_used[i]),
+            trail_perspective: req(&trail_perspective[i]),
+            source_file: req(&source_file[i]),
+            source_line: (!line.is_null(i)).then(|| line.value(i)),
+        });
+    }
+    Ok(out)
+}
+
+/// Read a Parquet file written by trailtriage back into findings.
+pub fn read_file(path: &Path) -> Result<Vec<Finding>, Error> {
+    let file = File::open(path).map_err(|e| perr(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| perr(path, e))?
+        .build()
+        .map_err(|e| perr(path, e))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| perr(path, e))?;
+        out.extend(from_record_batch(&batch).map_err(|e| perr(path, e))?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,246 @@
+//! The summary report: aggregated in Rust into a [`Summary`], then rendered
+//! as text, Markdown or JSON.
+
+mod markdown;
+mod text;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::classify::catalog;
+use crate::finding::{Finding, format_time_ms};
+use crate::pipeline::Stats;
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// How many rows the "top" tables show.
+pub const TOP: usize = 10;
+
+#[derive(Debug, Serialize)]
+pub struct CauseRow {
+    pub cause_id: String,
+    pub title: String,
+    pub checklist: String,
+    pub count: u64,
+    pub severity: String,
+    pub certain: u64,
+    pub likely: u64,
+    pub possible: u64,
+    pub remediation: String,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountRow {
+    pub key: String,
+    pub count: u64,
+    /// Distinct causes for this key, most frequent first.
+    pub causes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PairRow {
+    pub caller_account: String,
+    pub role_account: String,
+    pub cross_account: Option<bool>,
+    pub count: u64,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub tool: String,
+    pub findings: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    pub accounts: Vec<String>,
+    pub by_severity: BTreeMap<String, u64>,
+    pub by_cause: Vec<CauseRow>,
+    pub top_callers: Vec<CountRow>,
+    pub top_roles: Vec<CountRow>,
+    pub account_pairs: Vec<PairRow>,
+    pub by_day: Vec<(String, u64)>,
+    pub perspective: BTreeMap<String, u64>,
+    pub notes: Vec<String>,
+    pub stats: Stats,
+}
+
+fn top(map: BTreeMap<String, BTreeMap<String, u64>>, n: usize) -> Vec<CountRow> {
+    let mut rows: Vec<CountRow> = map
+        .into_iter()
+        .map(|(key, causes)| {
+            let count = causes.values().sum();
+            let mut c: Vec<(String, u64)> = causes.into_iter().collect();
+            c.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            CountRow {
+                key,
+                count,
+                causes: c.into_iter().map(|x| x.0).collect(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+    rows.truncate(n);
+    rows
+}
+
+impl Summary {
+    pub fn build(findings: &[Finding], stats: &Stats) -> Summary {
+        let mut causes: BTreeMap<&str, (u64, [u64; 3], Vec<String>, BTreeMap<&str, u64>)> = BTreeMap::new();
+        let mut callers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut roles: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut pairs: BTreeMap<(String, String, Option<bool>), u64> = BTreeMap::new();
+        let mut days: BTreeMap<String, u64> = BTreeMap::new();
+        let mut sev: BTreeMap<String, u64> = BTreeMap::new();
+        let mut persp: BTreeMap<String, u64> = BTreeMap::new();
+        let mut accounts: BTreeSet<String> = BTreeSet::new();
+        for f in findings {
+            let e = causes.entry(&f.cause_id).or_default();
+            e.0 += 1;
+            match f.confidence.as_str() {
+                "certain" => e.1[0] += 1,
+                "likely" => e.1[1] += 1,
+                _ => e.1[2] += 1,
+            }
+            if e.2.len() < 3 {
+                e.2.push(f.event_id.clone());
+            }
+            *e.3.entry(&f.severity).or_default() += 1;
+            let caller = f.caller_arn.clone().unwrap_or_else(|| format!("({})", f.caller_type));
+            *callers.entry(caller).or_default().entry(f.cause_id.clone()).or_default() += 1;
+            let role = f.target_role_arn.clone().unwrap_or_else(|| "(role not recorded)".into());
+            *roles.entry(role).or_default().entry(f.cause_id.clone()).or_default() += 1;
+            let ca = f.caller_account_id.clone().unwrap_or_else(|| "?".into());
+            let ra = f.role_account_id.clone().unwrap_or_else(|| "?".into());
+            *pairs.entry((ca, ra, f.cross_account)).or_default() += 1;
+            let day = f
+                .event_time
+                .map(|t| format_time_ms(t)[..10].to_string())
+                .unwrap_or_else(|| "unknown".into());
+            *days.entry(day).or_default() += 1;
+            *sev.entry(f.severity.clone()).or_default() += 1;
+            *persp.entry(f.trail_perspective.clone()).or_default() += 1;
+            for a in [&f.caller_account_id, &f.role_account_id, &f.recipient_account_id].into_iter().flatten() {
+                accounts.insert(a.clone());
+            }
+        }
+        let mut by_cause: Vec<CauseRow> = causes
+            .into_iter()
+            .map(|(id, (count, conf, examples, sevs))| {
+                let info = catalog::cause(id);
+                // The most severe severity seen for this cause.
+                let severity = ["high", "medium", "low", "info"]
+                    .into_iter()
+                    .find(|s| sevs.contains_key(s))
+                    .unwrap_or("medium")
+                    .to_string();
+                CauseRow {
+                    cause_id: id.to_string(),
+                    title: info.map_or("", |c| c.title).to_string(),
+                    checklist: info.map_or("", |c| c.checklist).to_string(),
+                    count,
+                    severity,
+                    certain: conf[0],
+                    likely: conf[1],
+                    possible: conf[2],
+                    remediation: info.map_or("", |c| c.remediation).to_string(),
+                    examples,
+                }
+            })
+            .collect();
+        by_cause.sort_by(|a, b| b.count.cmp(&a.count).then(a.cause_id.cmp(&b.cause_id)));
+        let mut account_pairs: Vec<PairRow> = pairs
+            .into_iter()
+            .map(|((c, r, x), n)| PairRow {
+                caller_account: c,
+                role_account: r,
+                cross_account: x,
+                count: n,
+            })
+            .collect();
+        account_pairs.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| (&a.caller_account, &a.role_account).cmp(&(&b.caller_account, &b.role_account)))
+        });
+        account_pairs.truncate(TOP);
+        let mut notes = Vec::new();
+        if stats.files_failed > 0 {
+            notes.push(format!(
+                "{} input object(s) could not be read; findings from them are missing (see 'Unreadable input').",
+                stats.files_failed
+            ));
+        }
+        if stats.records.malformed > 0 {
+            notes.push(format!("{} malformed record(s) were skipped.", stats.records.malformed));
+        }
+        if findings.is_empty() && stats.records.read > 0 {
+            notes.push("No failed role assumption in the input. Denied cross-account AssumeRole calls are logged only in the caller's trail: if these logs are the role owner's, read the callers' trails or an organization trail too.".into());
+        }
+        Summary {
+            tool: format!("trailtriage {}", env!("CARGO_PKG_VERSION")),
+            findings: findings.len() as u64,
+            first_event: stats.first_event_ms.map(format_time_ms),
+            last_event: stats.last_event_ms.map(format_time_ms),
+            accounts: accounts.into_iter().collect(),
+            by_severity: sev,
+            by_cause,
+            top_callers: top(callers, TOP),
+            top_roles: top(roles, TOP),
+            account_pairs,
+            by_day: days.into_iter().collect(),
+            perspective: persp,
+            notes,
+            stats: stats.clone(),
+        }
+    }
+}
+
+/// Options of the text renderer.
+#[derive(Debug, Clone, Copy)]
+pub struct TextStyle {
+    pub width: usize,
+    pub color: bool,
+}
+
+impl Default for TextStyle {
+    fn default() -> Self {
+        TextStyle { width: 100, color: false }
+    }
+}
+
+/// Render a report.
+pub fn render(findings: &[Finding], stats: &Stats, format: Format, style: TextStyle) -> String {
+    let s = Summary::build(findings, stats);
+    match format {
+        Format::Text => text::render(&s, style),
+        Format::Markdown => markdown::render(&s),
+        Format::Json => {
+            let mut out = serde_json::to_string_pretty(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+            out.push('\n');
+            out
+        }
+    }
+}
+
+/// The closing accounting lines every report carries.
+pub fn accounting_lines(st: &Stats) -> Vec<String> {
+    let r = &st.records;
+    vec![
+        format!(
+            "files: {} seen = {} read + {} skipped + {} failed",
+            st.files_seen, st.files_read, st.files_skipped, st.files_failed
+        ),
+        format!(
+            "records: {} read = {} selected + {} not selected + {} malformed ({} dropped by filters, {} duplicate eventIDs)",
+            r.read, r.selected, r.not_selected, r.malformed, r.filtered, st.duplicates
+        ),
+    ]
+}
