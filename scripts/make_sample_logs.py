@@ -4,7 +4,7 @@
     python3 scripts/make_sample_logs.py            # writes sample-logs/
 
 Writes gzipped CloudTrail log files in the real S3 key layout under sample-logs/AWSLogs/...,
-one CloudTrail-Digest file, and sample-logs/EXPECTED.json (ground truth computed by the plain
+one CloudTrail-Digest file, and tests/fixtures/sample-logs-expected.json (ground truth computed by the plain
 oracle below, an independent reading of /work/shared/causes.md §1/§3/§4).
 
 Failure records reuse the shapes of the hit records in tests/fixtures/cases/*.json (new eventIDs and
@@ -835,7 +835,7 @@ def main():
         "causes_present": sorted(present),
         "failures": [{k: f[k] for k in ("event_id", "cause_id", "confidence", "secondary_causes")} for f in failures],
     }
-    with open(os.path.join(OUT, "EXPECTED.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "tests", "fixtures", "sample-logs-expected.json"), "w", encoding="utf-8") as f:
         head = json.dumps({k: v for k, v in expected.items() if k != "failures"}, indent=1)
         rows = ",\n".join("  " + json.dumps(x) for x in expected["failures"])
         f.write(head[:-2] + ',\n "failures": [\n' + rows + "\n ]\n}\n")
