@@ -231,6 +231,11 @@ def classify(r, all_denied=False, include_context=False):
         if primary is None:
             if "Not authorized to perform sts:AssumeRoleWithSAML" in msg:
                 primary, conf = "saml_not_authorized", "certain"
+                # §2.26 hints: principalTags -> TagSession, sourceIdentity -> SetSourceIdentity
+                if rp.get("principalTags"):
+                    secs.append("tag_session_not_allowed")
+                if rp.get("sourceIdentity"):
+                    secs.append("set_source_identity_not_allowed")
             elif "Not authorized to perform sts:AssumeRoleWithWebIdentity" in msg:
                 primary, conf = "web_identity_not_authorized", "certain"
     # step 4

@@ -188,7 +188,7 @@ impl<'a> Norm<'a> {
         let (role_partition, mut role_account, role_len) = match parts {
             Some((p, acct, res)) => (
                 Some(p),
-                Some(acct).filter(|a| !a.is_empty()),
+                Some(acct).filter(|a| is_account_id(a)),
                 res.strip_prefix("role/").map(str::len),
             ),
             None => (None, None, None),
@@ -206,10 +206,13 @@ impl<'a> Norm<'a> {
         let caller_account = if federated {
             None
         } else {
-            e.caller
-                .account_id
-                .or(e.recipient_account_id)
-                .or_else(|| e.caller.arn.and_then(arn_parts).map(|p| p.1).filter(|a| !a.is_empty()))
+            e.caller.account_id.or(e.recipient_account_id).or_else(|| {
+                e.caller
+                    .arn
+                    .and_then(arn_parts)
+                    .map(|p| p.1)
+                    .filter(|a| !a.is_empty())
+            })
         };
         let cross_account = match (role_account, caller_account) {
             (Some(r), Some(c)) if !federated => Some(r != c),
@@ -236,7 +239,10 @@ mod tests {
 
     #[test]
     fn codes_normalize() {
-        assert_eq!(normalize_code("Client.UnauthorizedOperation"), "UnauthorizedOperation");
+        assert_eq!(
+            normalize_code("Client.UnauthorizedOperation"),
+            "UnauthorizedOperation"
+        );
         assert_eq!(normalize_code("ExpiredTokenException"), "ExpiredToken");
         assert_eq!(normalize_code("RegionDisabledException"), "RegionDisabled");
         assert_eq!(normalize_code("AccessDenied"), "AccessDenied");
@@ -245,12 +251,30 @@ mod tests {
     #[test]
     fn suffixes() {
         let t = [
-            ("User: x is not authorized to perform: sts:AssumeRole on resource: y because no identity-based policy allows the sts:AssumeRole action", Some("identity-based policy")),
-            ("... with an explicit deny in a service control policy.", Some("service control policy")),
-            ("... with an explicit deny in a VPC endpoint policy transitively through a service control policy", Some("service control policy")),
-            ("... with an explicit deny in a sessions policy", Some("sessions policy")),
-            ("... because no service control policy allows the sts:Assu", None),
-            ("User: x is not authorized to perform: sts:AssumeRole on resource: y", None),
+            (
+                "User: x is not authorized to perform: sts:AssumeRole on resource: y because no identity-based policy allows the sts:AssumeRole action",
+                Some("identity-based policy"),
+            ),
+            (
+                "... with an explicit deny in a service control policy.",
+                Some("service control policy"),
+            ),
+            (
+                "... with an explicit deny in a VPC endpoint policy transitively through a service control policy",
+                Some("service control policy"),
+            ),
+            (
+                "... with an explicit deny in a sessions policy",
+                Some("sessions policy"),
+            ),
+            (
+                "... because no service control policy allows the sts:Assu",
+                None,
+            ),
+            (
+                "User: x is not authorized to perform: sts:AssumeRole on resource: y",
+                None,
+            ),
         ];
         for (m, want) in t {
             assert_eq!(recognised_suffix(m), want, "{m}");
@@ -267,15 +291,23 @@ mod tests {
 
     #[test]
     fn role_arn_pattern() {
-        assert!(role_arn_well_formed("arn:aws:iam::111122223333:role/a/b/Deploy"));
+        assert!(role_arn_well_formed(
+            "arn:aws:iam::111122223333:role/a/b/Deploy"
+        ));
         assert!(!role_arn_well_formed("arn:aws:iam::11112222333:role/x"));
         assert!(!role_arn_well_formed("arn:aws:iam::111122223333:user/x"));
-        assert!(!role_arn_well_formed("arn:aws:iam::111122223333:role/my role"));
+        assert!(!role_arn_well_formed(
+            "arn:aws:iam::111122223333:role/my role"
+        ));
     }
 
     #[test]
     fn service_subject_detection() {
-        assert!(service_subject("CodeBuild is not authorized to perform: sts:AssumeRole on resource: x"));
-        assert!(!service_subject("User: arn:aws:iam::1:user/a is not authorized to perform: sts:AssumeRole"));
+        assert!(service_subject(
+            "CodeBuild is not authorized to perform: sts:AssumeRole on resource: x"
+        ));
+        assert!(!service_subject(
+            "User: arn:aws:iam::1:user/a is not authorized to perform: sts:AssumeRole"
+        ));
     }
 }

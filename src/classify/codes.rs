@@ -16,12 +16,18 @@ pub(super) fn by_code(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
     let has = |s: &str| msg.contains(s);
     let why = |what: &str| format!("errorCode={raw}{what}");
     match code {
-        "RegionDisabled" => certain("sts_region_disabled", why(" (STS not activated in the region for the role's account)")),
+        "RegionDisabled" => certain(
+            "sts_region_disabled",
+            why(" (STS not activated in the region for the role's account)"),
+        ),
         "ExpiredToken" => {
             if e.is_saml() {
                 certain("saml_assertion_expired", why(" on AssumeRoleWithSAML"))
             } else if e.is_oidc() {
-                certain("web_identity_token_expired", why(" on AssumeRoleWithWebIdentity"))
+                certain(
+                    "web_identity_token_expired",
+                    why(" on AssumeRoleWithWebIdentity"),
+                )
             } else {
                 let mut w = why(": the caller's credentials had expired");
                 if e.is_chained() {
@@ -30,26 +36,45 @@ pub(super) fn by_code(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
                 certain("caller_credentials_expired", w)
             }
         }
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "IncompleteSignature" => {
-            certain("caller_credentials_invalid", why(": the caller's key or signature was rejected"))
-        }
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "IncompleteSignature" => certain(
+            "caller_credentials_invalid",
+            why(": the caller's key or signature was rejected"),
+        ),
         "ValidationError" => Some(validation(e, n, raw, msg)),
         "PackedPolicyTooLarge" => certain("packed_policy_too_large", why("")),
         "MalformedPolicyDocument" => certain("malformed_session_policy", why("")),
         "InvalidIdentityToken" => {
             if e.is_saml() {
                 if has("Specified provider doesn't exist") {
-                    certain("saml_provider_not_found", why(" on AssumeRoleWithSAML; message says \"Specified provider doesn't exist\""))
+                    certain(
+                        "saml_provider_not_found",
+                        why(
+                            " on AssumeRoleWithSAML; message says \"Specified provider doesn't exist\"",
+                        ),
+                    )
                 } else {
                     certain("saml_invalid_response", why(" on AssumeRoleWithSAML"))
                 }
             } else if e.is_oidc() {
                 if has("No OpenIDConnect provider") {
-                    certain("oidc_provider_not_found", why(" on AssumeRoleWithWebIdentity; message says \"No OpenIDConnect provider\""))
+                    certain(
+                        "oidc_provider_not_found",
+                        why(
+                            " on AssumeRoleWithWebIdentity; message says \"No OpenIDConnect provider\"",
+                        ),
+                    )
                 } else if has("Incorrect token audience") {
-                    certain("oidc_audience_mismatch", why(" on AssumeRoleWithWebIdentity; message says \"Incorrect token audience\""))
+                    certain(
+                        "oidc_audience_mismatch",
+                        why(
+                            " on AssumeRoleWithWebIdentity; message says \"Incorrect token audience\"",
+                        ),
+                    )
                 } else {
-                    certain("web_identity_token_invalid", why(" on AssumeRoleWithWebIdentity"))
+                    certain(
+                        "web_identity_token_invalid",
+                        why(" on AssumeRoleWithWebIdentity"),
+                    )
                 }
             } else {
                 Some(Verdict::new(
@@ -59,7 +84,10 @@ pub(super) fn by_code(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
                 ))
             }
         }
-        "IDPCommunicationError" => certain("oidc_idp_unreachable", why(": the identity provider could not be reached (often transient)")),
+        "IDPCommunicationError" => certain(
+            "oidc_idp_unreachable",
+            why(": the identity provider could not be reached (often transient)"),
+        ),
         "IDPRejectedClaim" => certain("idp_rejected_claim", why("")),
         "Throttling" => certain("throttled", why(": not an authorization problem")),
         _ => None,
@@ -69,17 +97,27 @@ pub(super) fn by_code(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
 fn validation(e: &Event<'_>, n: &Norm<'_>, raw: &str, msg: &str) -> Verdict {
     let has = |s: &str| msg.contains(s);
     let c = |id, lit: &str| {
-        Verdict::new(id, Confidence::Certain, format!("errorCode={raw}; errorMessage contains \"{lit}\""))
+        Verdict::new(
+            id,
+            Confidence::Certain,
+            format!("errorCode={raw}; errorMessage contains \"{lit}\""),
+        )
     };
     if has("1 hour session limit for roles assumed by role chaining") {
-        let mut v = c("chained_session_duration_exceeded", "1 hour session limit for roles assumed by role chaining");
+        let mut v = c(
+            "chained_session_duration_exceeded",
+            "1 hour session limit for roles assumed by role chaining",
+        );
         if let Some(d) = e.duration_seconds {
             v.evidence.push_str(&format!("; durationSeconds={d}"));
         }
         return v;
     }
     if has("exceeds the MaxSessionDuration") || has("exceeds MaxSessionDuration") {
-        let mut v = c("duration_exceeds_max_session", "exceeds ... MaxSessionDuration");
+        let mut v = c(
+            "duration_exceeds_max_session",
+            "exceeds ... MaxSessionDuration",
+        );
         if let Some(d) = e.duration_seconds {
             v.evidence.push_str(&format!("; durationSeconds={d}"));
         }

@@ -15,7 +15,8 @@ pub(super) fn fallback(e: &Event<'_>, n: &Norm<'_>, access_denied: bool) -> Verd
             },
         );
         if let Some(m) = e.error_message {
-            v.evidence.push_str(&format!("; errorMessage={:?}", crate::util::clip(m, 300)));
+            v.evidence
+                .push_str(&format!("; errorMessage={:?}", crate::util::clip(m, 300)));
         }
         return v;
     }
@@ -39,8 +40,13 @@ pub(super) fn fallback(e: &Event<'_>, n: &Norm<'_>, access_denied: bool) -> Verd
             n.role_account.unwrap_or("?"),
             n.caller_account.unwrap_or("?")
         ),
-        Some(false) => format!("role and caller in account {}", n.caller_account.unwrap_or("?")),
-        None => "the account relation is unknown (role or caller account not in the record)".to_string(),
+        Some(false) => format!(
+            "role and caller in account {}",
+            n.caller_account.unwrap_or("?")
+        ),
+        None => {
+            "the account relation is unknown (role or caller account not in the record)".to_string()
+        }
     };
     let mut ev = format!(
         "generic AccessDenied without a policy-type suffix; {relation}; role ARN from {}; ranked candidates: {candidates}",

@@ -20,7 +20,9 @@ pub(super) fn add_hints(e: &Event<'_>, n: &Norm<'_>, v: &mut Verdict) {
         }
     }
     let long_term_key = e.caller.kind == Some("IAMUser")
-        && e.caller.access_key_id.is_some_and(|k| k.starts_with("AKIA"));
+        && e.caller
+            .access_key_id
+            .is_some_and(|k| k.starts_with("AKIA"));
     if !e.mfa_serial_present && (e.caller.mfa_authenticated == Some(false) || long_term_key) {
         v.add_secondary("mfa_required_not_provided");
         notes.push(if long_term_key {

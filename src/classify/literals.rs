@@ -14,16 +14,38 @@ const POLICY_LITERALS: &[(&str, &str)] = &[
     ("permissions boundary", "permissions_boundary_deny"),
     ("sessions policy", "session_policy_deny"),
     ("session policy", "session_policy_deny"),
-    ("explicit deny in an identity-based policy", "identity_policy_explicit_deny"),
-    ("no identity-based policy allows", "missing_identity_permission"),
-    ("explicit deny in the role trust policy", "trust_policy_explicit_deny"),
-    ("no role trust policy allows", "trust_policy_principal_not_allowed"),
-    ("explicit deny in a resource-based policy", "trust_policy_explicit_deny"),
-    ("no resource-based policy allows", "trust_policy_principal_not_allowed"),
+    (
+        "explicit deny in an identity-based policy",
+        "identity_policy_explicit_deny",
+    ),
+    (
+        "no identity-based policy allows",
+        "missing_identity_permission",
+    ),
+    (
+        "explicit deny in the role trust policy",
+        "trust_policy_explicit_deny",
+    ),
+    (
+        "no role trust policy allows",
+        "trust_policy_principal_not_allowed",
+    ),
+    (
+        "explicit deny in a resource-based policy",
+        "trust_policy_explicit_deny",
+    ),
+    (
+        "no resource-based policy allows",
+        "trust_policy_principal_not_allowed",
+    ),
 ];
 
 fn lit(id: &'static str, l: &str) -> Verdict {
-    Verdict::new(id, Confidence::Certain, format!("errorMessage contains \"{l}\""))
+    Verdict::new(
+        id,
+        Confidence::Certain,
+        format!("errorMessage contains \"{l}\""),
+    )
 }
 
 /// The first policy-type literal in the message (order of the table).
@@ -45,12 +67,17 @@ pub(super) fn by_message(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
         });
     }
     if msg.contains("Roles may not be assumed by root") {
-        return Some(lit("root_user_cannot_assume", "Roles may not be assumed by root"));
+        return Some(lit(
+            "root_user_cannot_assume",
+            "Roles may not be assumed by root",
+        ));
     }
     let with_policy_secondary = |mut v: Verdict| {
-        if policy_ok && let Some((l, id)) = policy_literal(msg) {
-            v.add_secondary(id);
-            v.evidence.push_str(&format!("; the message also names \"{l}\""));
+        // The sts: literal decides (§4 step 3 order); the policy type the
+        // message also names is evidence, not a second cause.
+        if policy_ok && let Some((l, _)) = policy_literal(msg) {
+            v.evidence
+                .push_str(&format!("; the message also names \"{l}\""));
         }
         v
     };
@@ -74,7 +101,8 @@ pub(super) fn by_message(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
     if msg.contains("sts:TagSession") {
         let mut v = lit("tag_session_not_allowed", "sts:TagSession");
         if let Some(c) = e.session_tag_count {
-            v.evidence.push_str(&format!("; {c} session tag(s) in the request"));
+            v.evidence
+                .push_str(&format!("; {c} session tag(s) in the request"));
         }
         return Some(with_policy_secondary(v));
     }
@@ -82,7 +110,8 @@ pub(super) fn by_message(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
         let mut v = lit(id, l);
         if id == "scp_deny" && msg.contains("VPC endpoint policy") {
             v.add_secondary("vpc_endpoint_policy_deny");
-            v.evidence.push_str("; a VPC endpoint policy denied transitively through the SCP");
+            v.evidence
+                .push_str("; a VPC endpoint policy denied transitively through the SCP");
         }
         if id == "vpc_endpoint_policy_deny"
             && let Some(vpce) = e.vpc_endpoint_id
@@ -92,7 +121,10 @@ pub(super) fn by_message(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
         return Some(v);
     }
     if msg.contains("Not authorized to perform sts:AssumeRoleWithSAML") {
-        let mut v = lit("saml_not_authorized", "Not authorized to perform sts:AssumeRoleWithSAML");
+        let mut v = lit(
+            "saml_not_authorized",
+            "Not authorized to perform sts:AssumeRoleWithSAML",
+        );
         if e.principal_tags_present {
             v.add_secondary("tag_session_not_allowed");
         }

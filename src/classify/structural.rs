@@ -30,7 +30,9 @@ pub(super) fn by_structure(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
                 if regp != rp {
                     return likely(
                         "cross_partition",
-                        format!("role ARN partition {rp} differs from partition {regp} of awsRegion {region}"),
+                        format!(
+                            "role ARN partition {rp} differs from partition {regp} of awsRegion {region}"
+                        ),
                     );
                 }
             }
@@ -66,20 +68,29 @@ pub(super) fn by_structure(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
             && len > 64
         {
             v.add_secondary("role_path_too_long_console");
-            v.evidence.push_str(&format!("; role path and name are {len} characters (console limit 64)"));
+            v.evidence.push_str(&format!(
+                "; role path and name are {len} characters (console limit 64)"
+            ));
         }
         if n.target_role_arn.is_none() {
-            v.evidence.push_str("; the record does not name the target role");
+            v.evidence
+                .push_str("; the record does not name the target role");
         }
         return Some(v);
     }
-    let invoked_by_service = e.caller.invoked_by.is_some_and(|s| s.ends_with(".amazonaws.com"));
+    let invoked_by_service = e
+        .caller
+        .invoked_by
+        .is_some_and(|s| s.ends_with(".amazonaws.com"));
     let service_msg = e.error_message.is_some_and(service_subject);
     if service_caller || invoked_by_service || service_msg {
         let why = if service_caller {
             "userIdentity.type=AWSService".to_string()
         } else if invoked_by_service {
-            format!("userIdentity.invokedBy={}", e.caller.invoked_by.unwrap_or(""))
+            format!(
+                "userIdentity.invokedBy={}",
+                e.caller.invoked_by.unwrap_or("")
+            )
         } else {
             "errorMessage has a service name as its subject".to_string()
         };
@@ -92,7 +103,9 @@ pub(super) fn by_structure(e: &Event<'_>, n: &Norm<'_>) -> Option<Verdict> {
         {
             return likely(
                 "trust_policy_principal_not_allowed",
-                format!("IAM user denied on {name}, a service-linked or Identity Center role whose trust never names IAM users"),
+                format!(
+                    "IAM user denied on {name}, a service-linked or Identity Center role whose trust never names IAM users"
+                ),
             );
         }
     }
