@@ -16,14 +16,19 @@ pub const DISTINCT_ACCOUNTS: usize = 3;
 /// Rejected MFA codes from one caller inside the window that make a burst.
 pub const MFA_FAILURES: usize = 5;
 
-const AMBIGUOUS: &[&str] = &["cross_account_denied_ambiguous", "same_account_denied_ambiguous"];
+const AMBIGUOUS: &[&str] = &[
+    "cross_account_denied_ambiguous",
+    "same_account_denied_ambiguous",
+];
 
 pub fn escalate(findings: &mut [Finding]) {
     // caller -> indices of ambiguous findings / MFA failures, in time order
     let mut by_caller: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut mfa: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
-        let (Some(c), Some(_)) = (f.caller_arn.as_deref(), f.event_time) else { continue };
+        let (Some(c), Some(_)) = (f.caller_arn.as_deref(), f.event_time) else {
+            continue;
+        };
         if AMBIGUOUS.contains(&f.cause_id.as_str()) {
             by_caller.entry(c).or_default().push(i);
         } else if f.cause_id == "mfa_invalid_code" {
@@ -40,8 +45,14 @@ pub fn escalate(findings: &mut [Finding]) {
                 .copied()
                 .take_while(|&j| t - findings[j].event_time.unwrap_or(0) <= WINDOW_MS)
                 .collect();
-            let roles: BTreeSet<&str> = window.iter().filter_map(|&j| findings[j].target_role_arn.as_deref()).collect();
-            let accts: BTreeSet<&str> = window.iter().filter_map(|&j| findings[j].role_account_id.as_deref()).collect();
+            let roles: BTreeSet<&str> = window
+                .iter()
+                .filter_map(|&j| findings[j].target_role_arn.as_deref())
+                .collect();
+            let accts: BTreeSet<&str> = window
+                .iter()
+                .filter_map(|&j| findings[j].role_account_id.as_deref())
+                .collect();
             if roles.len() >= DISTINCT_ROLES || accts.len() >= DISTINCT_ACCOUNTS {
                 let note = format!(
                     "; role-enumeration pattern: this caller was denied on {} distinct roles in {} accounts within 10 minutes",
@@ -64,7 +75,10 @@ pub fn escalate(findings: &mut [Finding]) {
                 .take_while(|&j| t - findings[j].event_time.unwrap_or(0) <= WINDOW_MS)
                 .collect();
             if window.len() >= MFA_FAILURES {
-                let note = format!("; burst: {} rejected MFA codes from this caller within 10 minutes", window.len());
+                let note = format!(
+                    "; burst: {} rejected MFA codes from this caller within 10 minutes",
+                    window.len()
+                );
                 for j in window {
                     raise.push((j, note.clone()));
                 }

@@ -78,7 +78,9 @@ impl Decoder {
 
 fn describe_gzip_error(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => "truncated gzip stream (unexpected end of file)".into(),
+        std::io::ErrorKind::UnexpectedEof => {
+            "truncated gzip stream (unexpected end of file)".into()
+        }
         _ => e.to_string(),
     }
 }
@@ -93,12 +95,10 @@ pub fn read_all_bounded(
 ) -> Result<(), InputError> {
     buf.clear();
     let mut limited = (&mut r).take(limit.saturating_add(1));
-    limited
-        .read_to_end(buf)
-        .map_err(|source| InputError::Io {
-            name: name.to_string(),
-            source,
-        })?;
+    limited.read_to_end(buf).map_err(|source| InputError::Io {
+        name: name.to_string(),
+        source,
+    })?;
     if buf.len() as u64 > limit {
         return Err(InputError::TooLarge {
             name: name.to_string(),

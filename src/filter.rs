@@ -55,25 +55,41 @@ impl Filters {
             }
         }
         if !self.accounts.is_empty() {
-            let hit = [&f.caller_account_id, &f.role_account_id, &f.recipient_account_id]
-                .iter()
-                .any(|a| a.as_deref().is_some_and(|a| self.accounts.iter().any(|x| x == a)));
+            let hit = [
+                &f.caller_account_id,
+                &f.role_account_id,
+                &f.recipient_account_id,
+            ]
+            .iter()
+            .any(|a| {
+                a.as_deref()
+                    .is_some_and(|a| self.accounts.iter().any(|x| x == a))
+            });
             if !hit {
                 return false;
             }
         }
         if !self.log_regions.is_empty()
-            && !f.aws_region.as_deref().is_some_and(|r| self.log_regions.iter().any(|x| x == r))
+            && !f
+                .aws_region
+                .as_deref()
+                .is_some_and(|r| self.log_regions.iter().any(|x| x == r))
         {
             return false;
         }
         if !self.caller.is_empty()
-            && !f.caller_arn.as_deref().is_some_and(|a| self.caller.iter().any(|g| g.is_match(a)))
+            && !f
+                .caller_arn
+                .as_deref()
+                .is_some_and(|a| self.caller.iter().any(|g| g.is_match(a)))
         {
             return false;
         }
         if !self.role.is_empty()
-            && !f.target_role_arn.as_deref().is_some_and(|a| self.role.iter().any(|g| g.is_match(a)))
+            && !f
+                .target_role_arn
+                .as_deref()
+                .is_some_and(|a| self.role.iter().any(|g| g.is_match(a)))
         {
             return false;
         }
@@ -100,9 +116,11 @@ pub fn parse_time_bound(s: &str, now_ms: i64) -> Result<i64, Error> {
         return Ok(t.and_utc().timestamp_millis());
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| Error::Config(format!("cannot read time {s:?}: use RFC 3339, YYYY-MM-DD, or a duration like 36h / 7d")))?;
+    let n: i64 = num.parse().map_err(|_| {
+        Error::Config(format!(
+            "cannot read time {s:?}: use RFC 3339, YYYY-MM-DD, or a duration like 36h / 7d"
+        ))
+    })?;
     let unit_ms = match unit {
         "s" => 1_000,
         "m" => 60_000,
@@ -127,7 +145,10 @@ mod tests {
         let now = 1_000_000_000_000;
         assert_eq!(parse_time_bound("36h", now).unwrap(), now - 36 * 3_600_000);
         assert_eq!(parse_time_bound("7d", now).unwrap(), now - 7 * 86_400_000);
-        assert_eq!(parse_time_bound("2026-10-01", now).unwrap(), 1_790_812_800_000);
+        assert_eq!(
+            parse_time_bound("2026-10-01", now).unwrap(),
+            1_790_812_800_000
+        );
         assert_eq!(
             parse_time_bound("2026-10-01T00:00:00Z", now).unwrap(),
             1_790_812_800_000

@@ -183,7 +183,14 @@ fn caller_arn<'a>(e: &Event<'a>) -> Option<&'a str> {
 pub fn parse_time_ms(s: &str) -> Option<i64> {
     // Fast path for the canonical `YYYY-MM-DDTHH:MM:SSZ`.
     let b = s.as_bytes();
-    if b.len() == 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' {
+    if b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+    {
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
             let mut v = 0u32;
             for &c in &b[r] {

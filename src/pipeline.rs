@@ -206,7 +206,10 @@ impl Worker {
             }
             Err(e) => {
                 fr.counts.read += 1;
-                fr.note_malformed(idx, format!("malformed JSON at byte {}: {}", e.offset, e.reason));
+                fr.note_malformed(
+                    idx,
+                    format!("malformed JSON at byte {}: {}", e.offset, e.reason),
+                );
                 fr.outcome = Outcome::Failed(format!(
                     "malformed JSON in {name} at byte {}: {} ({} record(s) before it were read)",
                     e.offset, e.reason, idx
@@ -399,7 +402,10 @@ pub fn expand_paths(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileResult>) {
     let mut problems = Vec::new();
     for p in inputs {
         match std::fs::metadata(p) {
-            Err(e) => problems.push(FileResult::failed(p.display().to_string(), format!("cannot read: {e}"))),
+            Err(e) => problems.push(FileResult::failed(
+                p.display().to_string(),
+                format!("cannot read: {e}"),
+            )),
             Ok(m) if m.is_dir() => {
                 let mut seen = HashSet::new();
                 walk(p, &mut seen, &mut files, &mut problems);
@@ -418,11 +424,19 @@ pub fn wanted_extension(p: &Path) -> bool {
     n.ends_with(".json") || n.ends_with(".gz") || n.ends_with(".jsonl") || n.ends_with(".ndjson")
 }
 
-fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>, problems: &mut Vec<FileResult>) {
+fn walk(
+    dir: &Path,
+    seen: &mut HashSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+    problems: &mut Vec<FileResult>,
+) {
     let canon = match std::fs::canonicalize(dir) {
         Ok(c) => c,
         Err(e) => {
-            problems.push(FileResult::failed(dir.display().to_string(), format!("cannot read directory: {e}")));
+            problems.push(FileResult::failed(
+                dir.display().to_string(),
+                format!("cannot read directory: {e}"),
+            ));
             return;
         }
     };
@@ -436,7 +450,10 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>, probl
     let rd = match std::fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) => {
-            problems.push(FileResult::failed(dir.display().to_string(), format!("cannot read directory: {e}")));
+            problems.push(FileResult::failed(
+                dir.display().to_string(),
+                format!("cannot read directory: {e}"),
+            ));
             return;
         }
     };
@@ -444,7 +461,10 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>, probl
     for ent in rd {
         match ent {
             Ok(e) => entries.push(e.path()),
-            Err(e) => problems.push(FileResult::failed(dir.display().to_string(), format!("cannot list directory: {e}"))),
+            Err(e) => problems.push(FileResult::failed(
+                dir.display().to_string(),
+                format!("cannot list directory: {e}"),
+            )),
         }
     }
     entries.sort();
@@ -457,7 +477,10 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>, probl
                 }
             }
             Ok(_) => {}
-            Err(e) => problems.push(FileResult::failed(p.display().to_string(), format!("cannot read: {e}"))),
+            Err(e) => problems.push(FileResult::failed(
+                p.display().to_string(),
+                format!("cannot read: {e}"),
+            )),
         }
     }
 }
@@ -486,7 +509,12 @@ pub fn run_local(
     if inputs.contains(&Input::Stdin) {
         let mut w = Worker::new();
         let mut buf = Vec::new();
-        let r = match crate::decode::read_all_bounded("<stdin>", std::io::stdin().lock(), opts.max_decompressed, &mut buf) {
+        let r = match crate::decode::read_all_bounded(
+            "<stdin>",
+            std::io::stdin().lock(),
+            opts.max_decompressed,
+            &mut buf,
+        ) {
             Ok(()) => w.process_bytes("<stdin>", &buf, opts, &pf),
             Err(e) => FileResult::failed("<stdin>".into(), e.to_string()),
         };
@@ -505,7 +533,10 @@ pub fn run_files(
     observer: &dyn Observer,
     collector: &mut Collector,
 ) {
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build() {
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+    {
         Ok(p) => p,
         Err(_) => {
             // Fall back to the calling thread only.

@@ -88,8 +88,7 @@ fn skip_value(b: &[u8], i: usize) -> Result<usize, ScanError> {
         Some(b'{') | Some(b'[') => skip_container(b, i),
         Some(_) => {
             let mut j = i;
-            while j < b.len()
-                && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
             {
                 if matches!(b[j], b'{' | b'[' | b'"' | b':') {
                     return err(j, "unexpected character in scalar");
@@ -168,7 +167,9 @@ mod smallstack {
 fn string_value(tok: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
     let inner = &tok[1..tok.len() - 1];
     if memchr::memchr(b'\\', inner).is_none() {
-        return std::str::from_utf8(inner).ok().map(std::borrow::Cow::Borrowed);
+        return std::str::from_utf8(inner)
+            .ok()
+            .map(std::borrow::Cow::Borrowed);
     }
     serde_json::from_slice::<String>(tok)
         .ok()
@@ -275,7 +276,10 @@ fn scan_object<'a>(
                 e
             }
             (k, _) => {
-                if matches!(k, "eventVersion" | "eventName" | "eventSource" | "eventTime") {
+                if matches!(
+                    k,
+                    "eventVersion" | "eventName" | "eventSource" | "eventTime"
+                ) {
                     info.is_record = true;
                 }
                 if k == "detail-type" {
@@ -346,7 +350,9 @@ pub fn scan<'a>(b: &'a [u8], emit: &mut dyn FnMut(Rec<'a>)) -> Result<ScanSummar
                         scan_object(b, s, &mut sub, &mut info)?;
                         finish_object(b, s, e, &info, emit);
                     } else {
-                        emit(Rec::Bad(format!("array element at byte {s} is not an object")));
+                        emit(Rec::Bad(format!(
+                            "array element at byte {s} is not an object"
+                        )));
                     }
                     Ok(())
                 })?;
@@ -355,11 +361,17 @@ pub fn scan<'a>(b: &'a [u8], emit: &mut dyn FnMut(Rec<'a>)) -> Result<ScanSummar
                 let s = i;
                 let mut info = ObjInfo::default();
                 let e = scan_object(b, s, emit, &mut info)?;
-                if info.expanded || info.is_record || info.detail.is_some() || info.cloudtrail_event.is_some() {
+                if info.expanded
+                    || info.is_record
+                    || info.detail.is_some()
+                    || info.cloudtrail_event.is_some()
+                {
                     recognized = true;
                     finish_object(b, s, e, &info, emit);
                 } else if summary.values > 1 {
-                    emit(Rec::Bad(format!("value at byte {s} is not a CloudTrail record")));
+                    emit(Rec::Bad(format!(
+                        "value at byte {s} is not a CloudTrail record"
+                    )));
                 }
                 i = e;
             }
@@ -376,7 +388,13 @@ pub fn scan<'a>(b: &'a [u8], emit: &mut dyn FnMut(Rec<'a>)) -> Result<ScanSummar
 
 /// After scanning an object: emit it (or the record it wraps) unless its
 /// arrays were already expanded.
-fn finish_object<'a>(b: &'a [u8], s: usize, e: usize, info: &ObjInfo, emit: &mut dyn FnMut(Rec<'a>)) {
+fn finish_object<'a>(
+    b: &'a [u8],
+    s: usize,
+    e: usize,
+    info: &ObjInfo,
+    emit: &mut dyn FnMut(Rec<'a>),
+) {
     if info.expanded {
         return;
     }
@@ -389,7 +407,9 @@ fn finish_object<'a>(b: &'a [u8], s: usize, e: usize, info: &ObjInfo, emit: &mut
     } else if let Some((ds, de)) = info.detail {
         emit(Rec::Raw(&b[ds..de]));
     } else {
-        emit(Rec::Bad(format!("object at byte {s} is not a CloudTrail record")));
+        emit(Rec::Bad(format!(
+            "object at byte {s} is not a CloudTrail record"
+        )));
     }
 }
 
@@ -426,7 +446,9 @@ mod tests {
 
     #[test]
     fn lookup_events_and_eventbridge() {
-        let (r, _) = collect(br#"{"Events":[{"EventId":"1","CloudTrailEvent":"{\"eventName\":\"AssumeRole\"}"}]}"#);
+        let (r, _) = collect(
+            br#"{"Events":[{"EventId":"1","CloudTrailEvent":"{\"eventName\":\"AssumeRole\"}"}]}"#,
+        );
         assert_eq!(r, vec![r#"owned:{"eventName":"AssumeRole"}"#]);
         let (r, _) = collect(br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"X"}}"#);
         assert_eq!(r, vec![r#"{"eventName":"X"}"#]);

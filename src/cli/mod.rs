@@ -27,7 +27,11 @@ pub fn main() -> Exit {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Fatal } else { Exit::Ok };
+            let code = if e.use_stderr() {
+                Exit::Fatal
+            } else {
+                Exit::Ok
+            };
             let _ = e.print();
             return code;
         }
@@ -100,7 +104,8 @@ pub fn parse_size(s: &str) -> Result<u64> {
         .trim()
         .parse()
         .map_err(|_| anyhow!("cannot read size {s:?} (examples: 4G, 512M, 1000000)"))?;
-    n.checked_mul(mult).ok_or_else(|| anyhow!("size {s:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| anyhow!("size {s:?} is too large"))
 }
 
 /// What `--fail-on` matches.
@@ -118,7 +123,9 @@ impl FailOn {
         if catalog::cause(s).is_some() {
             return Ok(FailOn::Cause(s.to_string()));
         }
-        bail!("--fail-on {s:?}: not a severity (high, medium, low, info) or a cause id (see `trailtriage causes`)")
+        bail!(
+            "--fail-on {s:?}: not a severity (high, medium, low, info) or a cause id (see `trailtriage causes`)"
+        )
     }
 
     pub fn matches(&self, f: &Finding) -> bool {
@@ -131,8 +138,16 @@ impl FailOn {
 
 fn options(a: &ScanArgs) -> Result<ScanOptions> {
     let now = chrono::Utc::now().timestamp_millis();
-    let since_ms = a.since.as_deref().map(|s| parse_time_bound(s, now)).transpose()?;
-    let until_ms = a.until.as_deref().map(|s| parse_time_bound(s, now)).transpose()?;
+    let since_ms = a
+        .since
+        .as_deref()
+        .map(|s| parse_time_bound(s, now))
+        .transpose()?;
+    let until_ms = a
+        .until
+        .as_deref()
+        .map(|s| parse_time_bound(s, now))
+        .transpose()?;
     if let (Some(s), Some(u)) = (since_ms, until_ms)
         && s >= u
     {
@@ -185,7 +200,11 @@ impl Observer for Reporter {
         }
         if !self.quiet {
             for (i, why) in &r.malformed {
-                let msg = format!("trailtriage: warning: {} record {i}: {}", sanitize(&r.name), sanitize(why));
+                let msg = format!(
+                    "trailtriage: warning: {} record {i}: {}",
+                    sanitize(&r.name),
+                    sanitize(why)
+                );
                 match &self.bar {
                     Some(b) => b.println(msg),
                     None => eprintln!("{msg}"),
@@ -221,7 +240,13 @@ fn scan(a: ScanArgs, quiet: bool) -> Result<Exit> {
     let inputs: Vec<Input> = a
         .inputs
         .iter()
-        .map(|s| if s == "-" { Input::Stdin } else { Input::Path(PathBuf::from(s)) })
+        .map(|s| {
+            if s == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(PathBuf::from(s))
+            }
+        })
         .collect();
     if a.jsonl.as_deref() == Some("-") && a.report.as_deref() == Some("-") {
         bail!("--jsonl - and --report - cannot both write to stdout");
@@ -230,8 +255,10 @@ fn scan(a: ScanArgs, quiet: bool) -> Result<Exit> {
     let bar = show_bar.then(|| {
         let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{spinner} {pos} files [{elapsed_precise}] {msg} ({per_sec})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template(
+                "{spinner} {pos} files [{elapsed_precise}] {msg} ({per_sec})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         b
     });
@@ -292,9 +319,15 @@ fn write_outputs(a: &ScanArgs, findings: &[Finding], stats: &Stats) -> Result<()
         let color = match a.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => to_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => {
+                to_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         };
-        let width = if to_tty { terminal_width().unwrap_or(100) } else { 100 };
+        let width = if to_tty {
+            terminal_width().unwrap_or(100)
+        } else {
+            100
+        };
         let text = report::render(findings, stats, format, TextStyle { width, color });
         if target == "-" {
             write_stdout(text.as_bytes())?;
@@ -308,10 +341,13 @@ fn write_outputs(a: &ScanArgs, findings: &[Finding], stats: &Stats) -> Result<()
 }
 
 fn terminal_width() -> Option<usize> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or_else(|| {
-        let (w, _) = console_size()?;
-        Some(w)
-    })
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or_else(|| {
+            let (w, _) = console_size()?;
+            Some(w)
+        })
 }
 
 fn console_size() -> Option<(usize, usize)> {
@@ -323,9 +359,15 @@ fn causes(id: Option<&str>) -> Result<Exit> {
     let mut out = String::new();
     match id {
         None => {
-            out.push_str(&format!("{:<36} {:<8} {:<34} title\n", "cause_id", "severity", "checklist item"));
+            out.push_str(&format!(
+                "{:<36} {:<8} {:<34} title\n",
+                "cause_id", "severity", "checklist item"
+            ));
             for c in catalog::CAUSES {
-                out.push_str(&format!("{:<36} {:<8} {:<34} {}\n", c.id, c.severity, c.checklist, c.title));
+                out.push_str(&format!(
+                    "{:<36} {:<8} {:<34} {}\n",
+                    c.id, c.severity, c.checklist, c.title
+                ));
             }
             out.push_str("\nSub-hints (secondary only):\n");
             for (id, what) in catalog::SUB_HINTS {

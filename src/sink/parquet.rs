@@ -9,8 +9,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, BooleanArray, BooleanBuilder, DictionaryArray, Int16Array, Int16Builder,
     Int32Array, Int32Builder, Int64Array, Int64Builder, ListArray, ListBuilder, StringArray,
-    StringBuilder, StringDictionaryBuilder, TimestampMillisecondArray,
-    TimestampMillisecondBuilder,
+    StringBuilder, StringDictionaryBuilder, TimestampMillisecondArray, TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{Int8Type, Int16Type};
 use arrow::record_batch::RecordBatch;
@@ -174,8 +173,14 @@ pub fn writer_properties() -> WriterProperties {
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("trailtriage {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(vec![
-            KeyValue::new("trailtriage.version".into(), env!("CARGO_PKG_VERSION").to_string()),
-            KeyValue::new("trailtriage.schema_version".into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(
+                "trailtriage.version".into(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+            KeyValue::new(
+                "trailtriage.schema_version".into(),
+                SCHEMA_VERSION.to_string(),
+            ),
         ]))
         .build()
 }
@@ -224,12 +229,15 @@ fn dict_str(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> 
     let a = b
         .column_by_name(name)
         .ok_or_else(|| format!("column {name} missing"))?;
-    let cast = arrow::compute::cast(a, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
+    let cast =
+        arrow::compute::cast(a, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
     let s = cast
         .as_any()
         .downcast_ref::<StringArray>()
         .ok_or_else(|| format!("column {name} is not text"))?;
-    Ok((0..s.len()).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())).collect())
+    Ok((0..s.len())
+        .map(|i| (!s.is_null(i)).then(|| s.value(i).to_string()))
+        .collect())
 }
 
 fn strs(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
@@ -238,7 +246,9 @@ fn strs(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
 
 fn bools(b: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, String> {
     let a = col::<BooleanArray>(b, name)?;
-    Ok((0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i))).collect())
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
 }
 
 fn lists(b: &RecordBatch, name: &str) -> Result<Vec<Vec<String>>, String> {
@@ -266,18 +276,59 @@ pub fn from_record_batch(b: &RecordBatch) -> Result<Vec<Finding>, String> {
     macro_rules! s {
         ($($name:ident),*) => { $( let $name = strs(b, stringify!($name))?; )* };
     }
-    s!(event_id, request_id, shared_event_id, event_version, event_source, event_name, event_type,
-       aws_region, endpoint_type, serving_region, recipient_account_id, caller_account_id, caller_type,
-       caller_arn, caller_session_issuer_arn, principal_id, access_key_id, source_ip, user_agent,
-       vpc_endpoint_id, target_role_arn, role_arn_source, role_account_id, role_partition,
-       role_session_name, source_identity, inherited_source_identity, error_code, error_code_normalized,
-       error_message, denied_policy_type, cause_id, confidence, severity, evidence, remediation,
-       trail_perspective, source_file);
+    s!(
+        event_id,
+        request_id,
+        shared_event_id,
+        event_version,
+        event_source,
+        event_name,
+        event_type,
+        aws_region,
+        endpoint_type,
+        serving_region,
+        recipient_account_id,
+        caller_account_id,
+        caller_type,
+        caller_arn,
+        caller_session_issuer_arn,
+        principal_id,
+        access_key_id,
+        source_ip,
+        user_agent,
+        vpc_endpoint_id,
+        target_role_arn,
+        role_arn_source,
+        role_account_id,
+        role_partition,
+        role_session_name,
+        source_identity,
+        inherited_source_identity,
+        error_code,
+        error_code_normalized,
+        error_message,
+        denied_policy_type,
+        cause_id,
+        confidence,
+        severity,
+        evidence,
+        remediation,
+        trail_perspective,
+        source_file
+    );
     macro_rules! bl {
         ($($name:ident),*) => { $( let $name = bools(b, stringify!($name))?; )* };
     }
-    bl!(cross_account, is_chained, external_id_present, mfa_serial_present, caller_mfa_authenticated,
-        session_policy_present, message_truncated, inventory_used);
+    bl!(
+        cross_account,
+        is_chained,
+        external_id_present,
+        mfa_serial_present,
+        caller_mfa_authenticated,
+        session_policy_present,
+        message_truncated,
+        inventory_used
+    );
     let secondary_causes = lists(b, "secondary_causes")?;
     let needs_input = lists(b, "needs_input")?;
     let req = |v: &Option<String>| v.clone().unwrap_or_default();

@@ -24,7 +24,11 @@ pub fn schema() -> Schema {
     let d16 = || dict(Int16);
     let f = Field::new;
     Schema::new(vec![
-        f("event_time", Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+        f(
+            "event_time",
+            Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        ),
         f("event_id", Utf8, false),
         f("request_id", Utf8, true),
         f("shared_event_id", Utf8, true),

@@ -93,7 +93,8 @@ fn top(map: BTreeMap<String, BTreeMap<String, u64>>, n: usize) -> Vec<CountRow> 
 
 impl Summary {
     pub fn build(findings: &[Finding], stats: &Stats) -> Summary {
-        let mut causes: BTreeMap<&str, (u64, [u64; 3], Vec<String>, BTreeMap<&str, u64>)> = BTreeMap::new();
+        let mut causes: BTreeMap<&str, (u64, [u64; 3], Vec<String>, BTreeMap<&str, u64>)> =
+            BTreeMap::new();
         let mut callers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut roles: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut pairs: BTreeMap<(String, String, Option<bool>), u64> = BTreeMap::new();
@@ -113,10 +114,24 @@ impl Summary {
                 e.2.push(f.event_id.clone());
             }
             *e.3.entry(&f.severity).or_default() += 1;
-            let caller = f.caller_arn.clone().unwrap_or_else(|| format!("({})", f.caller_type));
-            *callers.entry(caller).or_default().entry(f.cause_id.clone()).or_default() += 1;
-            let role = f.target_role_arn.clone().unwrap_or_else(|| "(role not recorded)".into());
-            *roles.entry(role).or_default().entry(f.cause_id.clone()).or_default() += 1;
+            let caller = f
+                .caller_arn
+                .clone()
+                .unwrap_or_else(|| format!("({})", f.caller_type));
+            *callers
+                .entry(caller)
+                .or_default()
+                .entry(f.cause_id.clone())
+                .or_default() += 1;
+            let role = f
+                .target_role_arn
+                .clone()
+                .unwrap_or_else(|| "(role not recorded)".into());
+            *roles
+                .entry(role)
+                .or_default()
+                .entry(f.cause_id.clone())
+                .or_default() += 1;
             let ca = f.caller_account_id.clone().unwrap_or_else(|| "?".into());
             let ra = f.role_account_id.clone().unwrap_or_else(|| "?".into());
             *pairs.entry((ca, ra, f.cross_account)).or_default() += 1;
@@ -127,7 +142,14 @@ impl Summary {
             *days.entry(day).or_default() += 1;
             *sev.entry(f.severity.clone()).or_default() += 1;
             *persp.entry(f.trail_perspective.clone()).or_default() += 1;
-            for a in [&f.caller_account_id, &f.role_account_id, &f.recipient_account_id].into_iter().flatten() {
+            for a in [
+                &f.caller_account_id,
+                &f.role_account_id,
+                &f.recipient_account_id,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 accounts.insert(a.clone());
             }
         }
@@ -166,9 +188,9 @@ impl Summary {
             })
             .collect();
         account_pairs.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| (&a.caller_account, &a.role_account).cmp(&(&b.caller_account, &b.role_account)))
+            b.count.cmp(&a.count).then_with(|| {
+                (&a.caller_account, &a.role_account).cmp(&(&b.caller_account, &b.role_account))
+            })
         });
         account_pairs.truncate(TOP);
         let mut notes = Vec::new();
@@ -179,7 +201,10 @@ impl Summary {
             ));
         }
         if stats.records.malformed > 0 {
-            notes.push(format!("{} malformed record(s) were skipped.", stats.records.malformed));
+            notes.push(format!(
+                "{} malformed record(s) were skipped.",
+                stats.records.malformed
+            ));
         }
         if findings.is_empty() && stats.records.read > 0 {
             notes.push("No failed role assumption in the input. Denied cross-account AssumeRole calls are logged only in the caller's trail: if these logs are the role owner's, read the callers' trails or an organization trail too.".into());
@@ -212,7 +237,10 @@ pub struct TextStyle {
 
 impl Default for TextStyle {
     fn default() -> Self {
-        TextStyle { width: 100, color: false }
+        TextStyle {
+            width: 100,
+            color: false,
+        }
     }
 }
 
@@ -223,7 +251,8 @@ pub fn render(findings: &[Finding], stats: &Stats, format: Format, style: TextSt
         Format::Text => text::render(&s, style),
         Format::Markdown => markdown::render(&s),
         Format::Json => {
-            let mut out = serde_json::to_string_pretty(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+            let mut out = serde_json::to_string_pretty(&s)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
             out.push('\n');
             out
         }

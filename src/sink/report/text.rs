@@ -28,7 +28,11 @@ pub fn render(s: &Summary, style: TextStyle) -> String {
     let c = style.color;
     let mut o = String::new();
     let rule = "─".repeat(w.min(100));
-    let _ = writeln!(o, "{}", paint(&format!("{} — failed role assumptions", s.tool), "1", c));
+    let _ = writeln!(
+        o,
+        "{}",
+        paint(&format!("{} — failed role assumptions", s.tool), "1", c)
+    );
     let _ = writeln!(o, "{rule}");
     let range = match (&s.first_event, &s.last_event) {
         (Some(a), Some(b)) => format!("{a} → {b}"),
@@ -36,18 +40,49 @@ pub fn render(s: &Summary, style: TextStyle) -> String {
     };
     let sev: Vec<String> = ["high", "medium", "low", "info"]
         .iter()
-        .filter_map(|k| s.by_severity.get(*k).map(|n| paint(&format!("{n} {k}"), sev_color(k), c)))
+        .filter_map(|k| {
+            s.by_severity
+                .get(*k)
+                .map(|n| paint(&format!("{n} {k}"), sev_color(k), c))
+        })
         .collect();
-    let _ = writeln!(o, "findings   {}  ({})", s.findings, if sev.is_empty() { "none".into() } else { sev.join(", ") });
+    let _ = writeln!(
+        o,
+        "findings   {}  ({})",
+        s.findings,
+        if sev.is_empty() {
+            "none".into()
+        } else {
+            sev.join(", ")
+        }
+    );
     let _ = writeln!(o, "time range {range}");
-    let _ = writeln!(o, "accounts   {}", if s.accounts.is_empty() { "-".into() } else { s.accounts.join(", ") });
+    let _ = writeln!(
+        o,
+        "accounts   {}",
+        if s.accounts.is_empty() {
+            "-".into()
+        } else {
+            s.accounts.join(", ")
+        }
+    );
     for n in &s.notes {
         let _ = writeln!(o, "{} {}", paint("note:", "1;33", c), n);
     }
     if !s.by_cause.is_empty() {
         let _ = writeln!(o, "\n{}", paint("By cause", "1", c));
-        let idw = s.by_cause.iter().map(|r| r.cause_id.len()).max().unwrap_or(10).max(5);
-        let _ = writeln!(o, "  {:>6}  {:<idw$}  {:<8} {:<24} checklist", "count", "cause", "severity", "confidence (c/l/p)");
+        let idw = s
+            .by_cause
+            .iter()
+            .map(|r| r.cause_id.len())
+            .max()
+            .unwrap_or(10)
+            .max(5);
+        let _ = writeln!(
+            o,
+            "  {:>6}  {:<idw$}  {:<8} {:<24} checklist",
+            "count", "cause", "severity", "confidence (c/l/p)"
+        );
         for r in &s.by_cause {
             let conf = format!("{}/{}/{}", r.certain, r.likely, r.possible);
             let _ = writeln!(
@@ -66,11 +101,22 @@ pub fn render(s: &Summary, style: TextStyle) -> String {
             for line in wrap(&r.remediation, w.saturating_sub(6)) {
                 let _ = writeln!(o, "      {line}");
             }
-            let _ = writeln!(o, "      e.g. {}", r.examples.iter().map(|e| sanitize(e).into_owned()).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                o,
+                "      e.g. {}",
+                r.examples
+                    .iter()
+                    .map(|e| sanitize(e).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
     }
     let keyw = w.saturating_sub(20).max(30);
-    for (title, rows) in [("Top callers", &s.top_callers), ("Top target roles", &s.top_roles)] {
+    for (title, rows) in [
+        ("Top callers", &s.top_callers),
+        ("Top target roles", &s.top_roles),
+    ] {
         if rows.is_empty() {
             continue;
         }
@@ -88,7 +134,13 @@ pub fn render(s: &Summary, style: TextStyle) -> String {
                 Some(false) => "same account",
                 None => "relation unknown",
             };
-            let _ = writeln!(o, "  {:>6}  {} → {}  ({x})", p.count, sanitize(&p.caller_account), sanitize(&p.role_account));
+            let _ = writeln!(
+                o,
+                "  {:>6}  {} → {}  ({x})",
+                p.count,
+                sanitize(&p.caller_account),
+                sanitize(&p.role_account)
+            );
         }
     }
     if !s.by_day.is_empty() {
