@@ -27,6 +27,24 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// The reason alone, without the object's name (for reports that list the
+    /// name in a column of its own).
+    pub fn reason(&self) -> String {
+        match self {
+            InputError::Io { source, .. } => format!("cannot read: {source}"),
+            InputError::Gzip { reason, .. } => format!("failed to gunzip: {reason}"),
+            InputError::TooLarge { limit, .. } => format!(
+                "decompressed size exceeds the limit of {limit} bytes (possible decompression bomb; raise --max-decompressed-size if the file is genuine)"
+            ),
+            InputError::NotCloudTrail { reason, .. } => format!("not a CloudTrail log: {reason}"),
+            InputError::Malformed { offset, reason, .. } => {
+                format!("malformed JSON at byte {offset}: {reason}")
+            }
+        }
+    }
+}
+
 /// Fatal errors: the run cannot go on (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

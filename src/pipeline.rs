@@ -170,7 +170,7 @@ impl Worker {
         let json = match decoder.decode(name, raw, opts.max_decompressed) {
             Ok(j) => j,
             Err(e) => {
-                fr.outcome = Outcome::Failed(e.to_string());
+                fr.outcome = Outcome::Failed(e.reason());
                 return fr;
             }
         };
@@ -200,7 +200,7 @@ impl Worker {
                     fr.outcome = Outcome::Skipped("empty file".into());
                 } else if summary.unrecognized {
                     fr.outcome = Outcome::Failed(format!(
-                        "{name} is not a CloudTrail log: no Records array, record, LookupEvents or EventBridge shape found"
+                        "not a CloudTrail log: no Records array, record, LookupEvents or EventBridge shape found"
                     ));
                 }
             }
@@ -211,7 +211,7 @@ impl Worker {
                     format!("malformed JSON at byte {}: {}", e.offset, e.reason),
                 );
                 fr.outcome = Outcome::Failed(format!(
-                    "malformed JSON in {name} at byte {}: {} ({} record(s) before it were read)",
+                    "malformed JSON at byte {}: {} ({} record(s) before it were read)",
                     e.offset, e.reason, idx
                 ));
             }
@@ -516,7 +516,7 @@ pub fn run_local(
             &mut buf,
         ) {
             Ok(()) => w.process_bytes("<stdin>", &buf, opts, &pf),
-            Err(e) => FileResult::failed("<stdin>".into(), e.to_string()),
+            Err(e) => FileResult::failed("<stdin>".into(), e.reason()),
         };
         observer.object_done(&r);
         collector.add(r);

@@ -341,21 +341,51 @@ pub fn scan<'a>(b: &'a [u8], emit: &mut dyn FnMut(Rec<'a>)) -> Result<ScanSummar
         summary.values += 1;
         match b[i] {
             b'[' => {
-                recognized = true;
+                // Elements that are not records are held back until the first
+                // record shows that this array is a log; an array with no
+                // record at all is not CloudTrail (e.g. a sidecar file), and
+                // its elements are not counted as malformed records.
+                let mut pending: Vec<String> = Vec::new();
+                let mut any_record = false;
                 i = for_each_element(b, i, |s, e| {
+                    let mut bad: Option<String> = None;
                     if b[s] == b'{' {
                         let mut info = ObjInfo::default();
-                        let mut sub = |r: Rec<'a>| emit(r);
+                        let mut probe = |_r: Rec<'a>| {};
                         // Arrays may hold envelopes or LookupEvents events too.
-                        scan_object(b, s, &mut sub, &mut info)?;
-                        finish_object(b, s, e, &info, emit);
+                        scan_object(b, s, &mut probe, &mut info)?;
+                        if info.expanded
+                            || info.is_record
+                            || info.detail.is_some()
+                            || info.cloudtrail_event.is_some()
+                        {
+                            if !any_record {
+                                any_record = true;
+                                for reason in pending.drain(..) {
+                                    emit(Rec::Bad(reason));
+                                }
+                            }
+                            if info.expanded {
+                                scan_object(b, s, emit, &mut ObjInfo::default())?;
+                            } else {
+                                finish_object(b, s, e, &info, emit);
+                            }
+                        } else {
+                            bad = Some(format!("object at byte {s} is not a CloudTrail record"));
+                        }
                     } else {
-                        emit(Rec::Bad(format!(
-                            "array element at byte {s} is not an object"
-                        )));
+                        bad = Some(format!("array element at byte {s} is not an object"));
+                    }
+                    if let Some(reason) = bad {
+                        if any_record {
+                            emit(Rec::Bad(reason));
+                        } else {
+                            pending.push(reason);
+                        }
                     }
                     Ok(())
                 })?;
+                recognized |= any_record || pending.is_empty();
             }
             b'{' => {
                 let s = i;
@@ -452,6 +482,16 @@ mod tests {
         assert_eq!(r, vec![r#"owned:{"eventName":"AssumeRole"}"#]);
         let (r, _) = collect(br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"X"}}"#);
         assert_eq!(r, vec![r#"{"eventName":"X"}"#]);
+    }
+
+    #[test]
+    fn array_of_non_records_is_unrecognized_not_malformed() {
+        let (r, s) = collect(br#"[{"rule":"a"},{"rule":"b"}]"#);
+        assert!(r.is_empty());
+        assert!(s.unwrap().unrecognized);
+        let (r, _) = collect(br#"[{"rule":"a"},{"eventName":"X"},7]"#);
+        assert_eq!(r.len(), 3);
+        assert!(r[0].starts_with("bad:") && r[2].starts_with("bad:"));
     }
 
     #[test]
