@@ -27,6 +27,8 @@ pub struct ScanOptions {
     pub max_decompressed: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// IAM inventory / Organizations export for causes.md §4 step 5.
+    pub inventory: Option<std::sync::Arc<crate::policy::Inventory>>,
 }
 
 impl Default for ScanOptions {
@@ -36,6 +38,7 @@ impl Default for ScanOptions {
             filters: Filters::default(),
             max_decompressed: crate::decode::DEFAULT_MAX_DECOMPRESSED,
             threads: 0,
+            inventory: None,
         }
     }
 }
@@ -91,6 +94,7 @@ pub struct Worker {
     input: Vec<u8>,
     scratch: Vec<u8>,
     buffers: simd_json::Buffers,
+    hits: crate::select::Hits,
 }
 
 impl Default for Worker {
@@ -100,6 +104,7 @@ impl Default for Worker {
             input: Vec::new(),
             scratch: Vec::with_capacity(64 * 1024),
             buffers: simd_json::Buffers::new(64 * 1024),
+            hits: crate::select::Hits::default(),
         }
     }
 }
@@ -165,16 +170,20 @@ impl Worker {
             decoder,
             scratch,
             buffers,
+            hits,
             ..
         } = self;
-        let json = match decoder.decode(name, raw, opts.max_decompressed) {
-            Ok(j) => j,
+        let decoded = match decoder.decode(name, raw, opts.max_decompressed) {
+            Ok(d) => d,
             Err(e) => {
                 fr.outcome = Outcome::Failed(e.reason());
                 return fr;
             }
         };
+        let json = decoded.bytes;
         fr.decompressed_bytes = json.len() as u64;
+        let file_wide = pf.find_hits(json, hits);
+        let hits: &crate::select::Hits = hits;
         let mut idx: u64 = 0;
         let mut handle = |rec: Rec<'_>| {
             let i = idx;
@@ -188,13 +197,46 @@ impl Worker {
                     return;
                 }
             };
-            if !pf.could_match(bytes) {
+            // Raw records are slices of `json`: answer from the file-wide
+            // search by their span; unescaped (owned) records are searched.
+            let could = match (&rec, file_wide) {
+                (Rec::Raw(b), true) => {
+                    let off = (b.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
+                    if off <= json.len() && b.len() <= json.len() - off {
+                        hits.any_within(off, off + b.len())
+                    } else {
+                        pf.could_match(bytes)
+                    }
+                }
+                _ => pf.could_match(bytes),
+            };
+            if !could {
                 fr.counts.not_selected += 1;
                 return;
             }
             process_record(bytes, i, name, opts, scratch, buffers, &mut fr);
         };
-        match scan(json, &mut handle) {
+        let scanned = scan(json, &mut handle);
+        if let Some(problem) = decoded.problem {
+            // Records before the damage were read; the object is still failed.
+            if let Err(e) = &scanned {
+                fr.note_malformed(
+                    idx,
+                    format!(
+                        "record cut by the damaged stream at byte {}: {}",
+                        e.offset, e.reason
+                    ),
+                );
+                fr.counts.read += 1;
+            }
+            fr.outcome = Outcome::Failed(format!(
+                "{} ({} record(s) before it were read)",
+                problem.reason(),
+                fr.counts.read.saturating_sub(fr.counts.malformed.min(1))
+            ));
+            return fr;
+        }
+        match scanned {
             Ok(summary) => {
                 if summary.empty {
                     fr.outcome = Outcome::Skipped("empty file".into());
@@ -220,7 +262,9 @@ impl Worker {
     }
 }
 
-fn process_record(
+/// Parse, select and classify one candidate record (shared by the fast path
+/// and its slow twin in [`crate::slow`]).
+pub(crate) fn process_record(
     bytes: &[u8],
     i: u64,
     name: &str,
@@ -248,8 +292,16 @@ fn process_record(
         fr.counts.not_selected += 1;
         return;
     };
-    let v = classify(&e, &n, sel);
-    let f = Finding::new(&e, &n, sel, v, name, Some(i as i64));
+    let mut v = classify(&e, &n, sel);
+    // Step 5 (inventory-backed), after the log-only classification.
+    let inventory_used = match (&opts.inventory, sel) {
+        (Some(inv), crate::classify::Selection::Assume) => {
+            crate::policy::apply_step5(&e, &n, &mut v, inv)
+        }
+        _ => false,
+    };
+    let mut f = Finding::new(&e, &n, sel, v, name, Some(i as i64));
+    f.inventory_used = inventory_used;
     if opts.filters.accept(&f) {
         fr.counts.selected += 1;
         fr.findings.push(f);
@@ -284,7 +336,7 @@ impl FileResult {
         f
     }
 
-    fn note_malformed(&mut self, i: u64, reason: String) {
+    pub(crate) fn note_malformed(&mut self, i: u64, reason: String) {
         self.counts.malformed += 1;
         if self.malformed.len() < MAX_MALFORMED_REPORTED {
             self.malformed.push((i, reason));
