@@ -366,6 +366,10 @@ pub struct Stats {
     pub last_event_ms: Option<i64>,
     /// Retries performed by remote sources (S3, LookupEvents).
     pub retries: u64,
+    /// Lines about how the input was chosen (shard, state, Parquet input),
+    /// carried into the report's notes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Stats {
