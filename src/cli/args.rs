@@ -38,6 +38,9 @@ pub enum Command {
         /// A cause id, e.g. trust_policy_principal_not_allowed.
         cause_id: Option<String>,
     },
+    /// Walk one event through the whole AssumeRole checklist (pass / fail /
+    /// unknown per item, then the cause and its remediation).
+    Explain(ExplainArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -136,6 +139,47 @@ pub struct ScanArgs {
     /// low, info) or this cause id.
     #[arg(long, value_name = "SEVERITY|CAUSE_ID")]
     pub fail_on: Option<String>,
+
+    /// Refuse to inflate an object beyond this size (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "4G")]
+    pub max_decompressed_size: String,
+
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+/// Offline policy evidence (causes.md §6); see docs/INVENTORY.md.
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceArgs {
+    /// IAM inventory: get-account-authorization-details or list-roles JSON, or
+    /// CSV account_id,role_arn; a file or a directory (repeatable).
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    pub iam_inventory: Vec<PathBuf>,
+
+    /// Organizations export directory: <policy-id>.json (describe-policy),
+    /// <policy-id>.targets.json (list-targets-for-policy), accounts.json
+    /// (list-accounts), optional parents/<id>.json (list-parents).
+    #[arg(long, value_name = "DIR")]
+    pub org_policies: Option<PathBuf>,
+
+    /// When the inventory was taken (RFC 3339 or YYYY-MM-DD; default: each
+    /// file's modification time).
+    #[arg(long, value_name = "TIME")]
+    pub inventory_time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The eventID of the record to explain.
+    #[arg(value_name = "EVENT_ID")]
+    pub event_id: String,
+
+    /// Files or directories to look for the event in.
+    #[arg(long = "in", value_name = "PATH", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 
     /// Refuse to inflate an object beyond this size (bytes; K, M, G suffixes).
     #[arg(long, value_name = "SIZE", default_value = "4G")]

@@ -77,6 +77,7 @@ fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Scan(a) => scan(a, cli.quiet),
         Command::Causes { cause_id } => causes(cause_id.as_deref()),
+        Command::Explain(a) => explain(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "trailtriage", &mut std::io::stdout());
@@ -179,7 +180,45 @@ fn options(a: &ScanArgs) -> Result<ScanOptions> {
         },
         max_decompressed: parse_size(&a.max_decompressed_size)?,
         threads: a.threads.unwrap_or(0),
+        inventory: load_inventory(&a.evidence)?,
     })
+}
+
+/// Load `--iam-inventory` / `--org-policies` (None when neither is given).
+/// Problems that do not stop loading are printed as warnings.
+fn load_inventory(
+    a: &args::EvidenceArgs,
+) -> Result<Option<std::sync::Arc<trailtriage::policy::Inventory>>> {
+    if a.iam_inventory.is_empty() && a.org_policies.is_none() {
+        if a.inventory_time.is_some() {
+            bail!("--inventory-time needs --iam-inventory");
+        }
+        return Ok(None);
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let at = a
+        .inventory_time
+        .as_deref()
+        .map(|s| parse_time_bound(s, now))
+        .transpose()
+        .context("--inventory-time")?;
+    let inv =
+        trailtriage::policy::Inventory::load(&a.iam_inventory, a.org_policies.as_deref(), at)?;
+    for w in &inv.warnings {
+        eprintln!("trailtriage: warning: {}", sanitize(w));
+    }
+    Ok(Some(std::sync::Arc::new(inv)))
+}
+
+fn explain(a: args::ExplainArgs) -> Result<Exit> {
+    let inv = load_inventory(&a.evidence)?;
+    let max = parse_size(&a.max_decompressed_size)?;
+    let x = trailtriage::explain::explain(&a.inputs, &a.event_id, inv.as_deref(), max)?;
+    for w in &x.warnings {
+        eprintln!("trailtriage: warning: {}", sanitize(w));
+    }
+    write_stdout(trailtriage::explain::render_text(&x).as_bytes())?;
+    Ok(Exit::Ok)
 }
 
 /// Progress and warnings on stderr.

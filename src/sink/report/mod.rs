@@ -206,6 +206,9 @@ impl Summary {
                 stats.records.malformed
             ));
         }
+        if let Some(n) = role_owner_only_note(findings) {
+            notes.push(n);
+        }
         if findings.is_empty() && stats.records.read > 0 {
             notes.push("No failed role assumption in the input. Denied cross-account AssumeRole calls are logged only in the caller's trail: if these logs are the role owner's, read the callers' trails or an organization trail too.".into());
         }
@@ -226,6 +229,39 @@ impl Summary {
             stats: stats.clone(),
         }
     }
+}
+
+/// causes.md §0 fact 1: when the input looks like the role owner's trail
+/// only (every failure is on the role owner's side, or there are no failures
+/// but role-owner copies of cross-account successes), denied cross-account
+/// calls are invisible in it.
+fn role_owner_only_note(findings: &[Finding]) -> Option<String> {
+    let owner_copies = findings
+        .iter()
+        .filter(|f| f.caller_type == "AWSAccount" && f.cause_id == "not_assume_failure")
+        .count();
+    let failures: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.cause_id != "not_assume_failure")
+        .collect();
+    let all_owner_side =
+        !failures.is_empty() && failures.iter().all(|f| f.trail_perspective == "role_owner");
+    if !(all_owner_side || (failures.is_empty() && owner_copies > 0)) {
+        return None;
+    }
+    let mut n = String::from("These logs look like the role owner's trail only (");
+    if all_owner_side {
+        n.push_str("every failure here is logged on the role owner's side");
+    } else {
+        n.push_str("no failures");
+    }
+    if owner_copies > 0 {
+        n.push_str(&format!(
+            "; {owner_copies} cross-account AssumeRole call(s) appear only as the role owner's AWSAccount copy"
+        ));
+    }
+    n.push_str("). CloudTrail does not log denied cross-account AssumeRole calls in the role owner's account, so such denials are invisible here: read the callers' trails or an organization trail too.");
+    Some(n)
 }
 
 /// Options of the text renderer.
