@@ -1,5 +1,7 @@
 //! The trailtriage binary: a thin shell around the library.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 fn main() -> std::process::ExitCode {
