@@ -25,6 +25,8 @@
 //! assert_eq!(result.findings[0].target_role_arn.as_deref(), Some("arn:aws:iam::111122223333:role/Deploy"));
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod burst;
 pub mod classify;
 pub mod decode;
@@ -38,7 +40,11 @@ pub mod pipeline;
 pub mod policy;
 pub mod scan;
 pub mod select;
+pub mod shard;
 pub mod sink;
+pub mod slow;
+pub mod source;
+pub mod state;
 pub mod util;
 
 pub use classify::{Confidence, SelectOptions, Severity};
