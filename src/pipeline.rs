@@ -548,6 +548,19 @@ pub fn run_local(
     opts: &ScanOptions,
     observer: &dyn Observer,
 ) -> (Vec<Finding>, Stats) {
+    let mut collector = Collector::new();
+    run_local_into(inputs, opts, observer, &mut collector);
+    collector.finish()
+}
+
+/// [`run_local`] into a collector shared with other sources (S3,
+/// LookupEvents), so accounting and dedupe stay global.
+pub fn run_local_into(
+    inputs: &[Input],
+    opts: &ScanOptions,
+    observer: &dyn Observer,
+    collector: &mut Collector,
+) {
     let paths: Vec<PathBuf> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -556,7 +569,6 @@ pub fn run_local(
         })
         .collect();
     let (files, problems) = expand_paths(&paths);
-    let mut collector = Collector::new();
     for p in problems {
         observer.object_done(&p);
         collector.add(p);
@@ -577,8 +589,7 @@ pub fn run_local(
         observer.object_done(&r);
         collector.add(r);
     }
-    run_files(&files, opts, &pf, observer, &mut collector);
-    collector.finish()
+    run_files(&files, opts, &pf, observer, collector);
 }
 
 /// Process files in parallel; results stream to the collector over a bounded channel.

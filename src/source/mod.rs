@@ -1,0 +1,279 @@
+//! Remote sources: S3 buckets a trail delivers to, and the CloudTrail
+//! LookupEvents API.
+//!
+//! Async (tokio) lives only in here. A source runs its own runtime on one
+//! thread and hands raw object bytes over a bounded channel to worker threads
+//! that run the same [`Worker::process_bytes`] path as local files; their
+//! results go over a second bounded channel to the caller's thread, which
+//! feeds the [`Collector`]. Memory stays bounded: at most `queue` bodies wait
+//! in the channel, plus the ones being downloaded and the ones being parsed.
+
+pub mod keys;
+pub mod lookup;
+pub mod s3;
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_s3::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::pipeline::{Collector, FileResult, Observer, ScanOptions, Worker};
+use crate::select::Prefilter;
+
+/// Fatal errors of a remote source (exit code 2). Per-object problems are
+/// not errors: they come back as failed [`FileResult`]s.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{url}: not an S3 URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(
+        "{target}: access denied listing ({code}): check credentials, and that they allow s3:ListBucket{detail}"
+    )]
+    ListDenied {
+        target: String,
+        code: String,
+        detail: String,
+    },
+    #[error("{target}: listing failed: {reason}")]
+    List { target: String, reason: String },
+    #[error(
+        "lookup://{region}: access denied calling LookupEvents ({code}): check credentials, and that they allow cloudtrail:LookupEvents{detail}"
+    )]
+    LookupDenied {
+        region: String,
+        code: String,
+        detail: String,
+    },
+    #[error("lookup://{region}: LookupEvents failed: {reason}")]
+    Lookup { region: String, reason: String },
+    #[error("no AWS region: pass --region or set AWS_REGION (or a region in the profile)")]
+    NoRegion,
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// Connection settings shared by the S3 and LookupEvents sources. Unset
+/// fields fall back to aws-config's default chain (environment, profile,
+/// SSO, web identity, IMDS), which also reads `AWS_ENDPOINT_URL`.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// An S3-compatible or test endpoint; S3 then uses path-style addressing.
+    pub endpoint_url: Option<String>,
+    /// Total attempts per request for the SDK's standard retry strategy
+    /// (default 3; 1 disables retries).
+    pub max_attempts: Option<u32>,
+}
+
+/// Load the shared SDK configuration.
+pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &o.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &o.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(e) = &o.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    if let Some(n) = o.max_attempts {
+        loader = loader
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n.max(1)));
+    }
+    loader.load().await
+}
+
+/// Counts the SDK's retries: an interceptor sees every execution once and
+/// every attempt (first try and retries) once.
+#[derive(Debug, Default, Clone)]
+pub struct RetryCounter {
+    executions: Arc<AtomicU64>,
+    attempts: Arc<AtomicU64>,
+}
+
+impl RetryCounter {
+    pub fn retries(&self) -> u64 {
+        self.attempts
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.executions.load(Ordering::Relaxed))
+    }
+}
+
+impl Intercept for RetryCounter {
+    fn name(&self) -> &'static str {
+        "trailtriage::RetryCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.executions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Error codes that mean "these credentials may not do this".
+pub fn is_auth_code(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied"
+            | "AccessDeniedException"
+            | "AllAccessDisabled"
+            | "AuthFailure"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "IncompleteSignature"
+            | "InvalidAccessKeyId"
+            | "InvalidClientTokenId"
+            | "InvalidToken"
+            | "NotSignedUp"
+            | "SignatureDoesNotMatch"
+            | "TokenRefreshRequired"
+            | "UnrecognizedClientException"
+    )
+}
+
+/// The error code (if the service sent one) and a one-line description of
+/// an SDK error, with its causes.
+pub fn describe_sdk_error<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().map(str::to_string);
+    let text = match (&code, e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.clone(),
+        _ => DisplayErrorContext(e).to_string(),
+    };
+    (code, text)
+}
+
+/// What a source hands to the workers.
+pub enum Item {
+    /// Raw object bytes (gzip or plain JSON) to decode, scan and classify.
+    Bytes { name: String, data: Vec<u8> },
+    /// An object already settled (skipped by key, failed to download).
+    Done(FileResult),
+}
+
+/// Run `producer` on its own thread with a bounded channel of `queue` items
+/// to worker threads that process each item; results reach `observer` and
+/// `collector` on the calling thread. Returns what the producer returns.
+pub fn drive<T, P>(
+    opts: &ScanOptions,
+    pf: &Prefilter,
+    observer: &dyn Observer,
+    collector: &mut Collector,
+    queue: usize,
+    producer: P,
+) -> T
+where
+    T: Send,
+    P: FnOnce(tokio::sync::mpsc::Sender<Item>) -> T + Send,
+{
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Item>(queue.max(1));
+    let rx = Mutex::new(rx);
+    let (res_tx, res_rx) = crossbeam_channel::bounded::<FileResult>(256);
+    std::thread::scope(|s| {
+        let handle = s.spawn(move || producer(tx));
+        for _ in 0..threads {
+            let res_tx = res_tx.clone();
+            let rx = &rx;
+            s.spawn(move || {
+                let mut w = Worker::new();
+                loop {
+                    // One worker at a time waits on the channel; the others wait on the lock.
+                    let item = match rx.lock() {
+                        Ok(mut g) => g.blocking_recv(),
+                        Err(_) => None,
+                    };
+                    let Some(item) = item else { break };
+                    let r = match item {
+                        Item::Bytes { name, data } => w.process_bytes(&name, &data, opts, pf),
+                        Item::Done(r) => r,
+                    };
+                    if res_tx.send(r).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(res_tx);
+        for r in res_rx {
+            observer.object_done(&r);
+            collector.add(r);
+        }
+        match handle.join() {
+            Ok(t) => t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drive_processes_every_item_and_returns_the_producer_value() {
+        let opts = ScanOptions {
+            threads: 2,
+            ..ScanOptions::default()
+        };
+        let pf = Prefilter::new(opts.select);
+        let mut c = Collector::new();
+        let rec = br#"{"Records":[{"eventID":"e1","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com"}]}"#;
+        let n = drive(&opts, &pf, &crate::pipeline::Silent, &mut c, 2, |tx| {
+            for i in 0..20 {
+                let item = Item::Bytes {
+                    name: format!("mem://{i}"),
+                    data: rec.to_vec(),
+                };
+                if tx.blocking_send(item).is_err() {
+                    return 0;
+                }
+            }
+            let _ = tx.blocking_send(Item::Done(FileResult::skipped("mem://x".into(), "why")));
+            21
+        });
+        assert_eq!(n, 21);
+        let (_, stats) = c.finish();
+        assert_eq!(stats.files_seen, 21);
+        assert_eq!(stats.files_read, 20);
+        assert_eq!(stats.files_skipped, 1);
+        assert_eq!(stats.records.read, 20);
+        assert!(stats.invariants_hold());
+    }
+
+    #[test]
+    fn auth_codes() {
+        assert!(is_auth_code("SignatureDoesNotMatch"));
+        assert!(is_auth_code("NotSignedUp"));
+        assert!(!is_auth_code("NoSuchBucket"));
+    }
+}
