@@ -284,7 +284,8 @@ mod tests {
     fn single_member_takes_the_fast_path() {
         let data = b"{\"Records\":[]}".repeat(100);
         let mut d = Decoder::new();
-        let r = d.decode("x", &gz(&data), 1 << 20).unwrap();
+        let z = gz(&data);
+        let r = d.decode("x", &z, 1 << 20).unwrap();
         assert_eq!(r.bytes, &data[..]);
         assert_eq!((d.fast_inflates, d.fallback_inflates), (1, 0));
     }

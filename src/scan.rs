@@ -104,61 +104,332 @@ fn skip_value(b: &[u8], i: usize) -> Result<usize, ScanError> {
 }
 
 /// `i` points at `{` or `[`; returns the index after the matching close.
+///
+/// Uses the block walker: strings, escapes and brackets are found 64 bytes
+/// at a time, and only brackets outside strings are visited one by one.
 fn skip_container(b: &[u8], i: usize) -> Result<usize, ScanError> {
-    // A stack of open brackets, kept small: CloudTrail nests a few levels.
-    let mut stack: smallstack::Stack = smallstack::Stack::default();
-    let mut j = i;
-    while j < b.len() {
+    let mut w = structural::Walker::new(b, i);
+    let mut stack = structural::Stack::default();
+    while let Some(j) = w.next_bracket() {
         let c = b[j];
-        match c {
-            b'"' => {
-                j = skip_string(b, j)?;
-                continue;
+        if c == b'{' || c == b'[' {
+            if !stack.push(c) {
+                return err(j, "JSON nested too deeply");
             }
-            b'{' | b'[' => {
-                if !stack.push(c) {
-                    return err(j, "JSON nested too deeply");
-                }
+        } else {
+            if !stack.pop_matches(c) {
+                return err(j, "mismatched bracket");
             }
-            b'}' | b']' => {
-                let open = if c == b'}' { b'{' } else { b'[' };
-                if stack.pop() != Some(open) {
-                    return err(j, "mismatched bracket");
-                }
-                if stack.is_empty() {
-                    return Ok(j + 1);
-                }
+            if stack.is_empty() {
+                return Ok(j + 1);
             }
-            _ => {}
         }
-        j += 1;
     }
-    err(i, "unexpected end of input inside an object or array")
+    if w.ends_in_string() {
+        err(i, "unterminated string")
+    } else {
+        err(i, "unexpected end of input inside an object or array")
+    }
 }
 
-mod smallstack {
+/// The elements of a `Records` array, fast path: `a` points at `[`. Handles
+/// the shape every CloudTrail file has (objects separated by `,` and
+/// whitespace) in one pass of the block walker, emitting each object. At the
+/// first thing it does not handle (another kind of element, a bad separator,
+/// a structural error, the end of input) it stops and says where the
+/// generic element loop must resume, so errors and odd shapes are handled by
+/// exactly the same code as before.
+fn records_fast<'a>(b: &'a [u8], a: usize, emit: &mut dyn FnMut(Rec<'a>)) -> Result<usize, Resume> {
+    let mut w = structural::Walker::new(b, a);
+    // The first bracket is the `[` at `a` itself.
+    if w.next_bracket() != Some(a) {
+        return Err(Resume {
+            at: a + 1,
+            after_element: false,
+        });
+    }
+    let mut last_end = a + 1;
+    let mut after_element = false;
+    let resume = |last_end, after_element| Resume {
+        at: last_end,
+        after_element,
+    };
+    loop {
+        let Some(p) = w.next_bracket() else {
+            return Err(resume(last_end, after_element));
+        };
+        // Only whitespace, and one comma after an element, may sit in the gap.
+        let mut g = skip_ws(b, last_end);
+        if b[p] == b']' {
+            if g == p {
+                return Ok(p + 1);
+            }
+            return Err(resume(last_end, after_element));
+        }
+        if after_element {
+            if b.get(g) != Some(&b',') {
+                return Err(resume(last_end, after_element));
+            }
+            g = skip_ws(b, g + 1);
+        }
+        if g != p || b[p] != b'{' {
+            return Err(resume(last_end, after_element));
+        }
+        let mut stack = structural::Stack::default();
+        stack.push(b'{');
+        let end = loop {
+            let Some(q) = w.next_bracket() else {
+                return Err(resume(last_end, after_element));
+            };
+            let c = b[q];
+            if c == b'{' || c == b'[' {
+                if !stack.push(c) {
+                    return Err(resume(last_end, after_element));
+                }
+            } else {
+                if !stack.pop_matches(c) {
+                    return Err(resume(last_end, after_element));
+                }
+                if stack.is_empty() {
+                    break q + 1;
+                }
+            }
+        };
+        emit(Rec::Raw(&b[p..end]));
+        last_end = end;
+        after_element = true;
+    }
+}
+
+/// Where the generic element loop takes over from [`records_fast`].
+struct Resume {
+    at: usize,
+    after_element: bool,
+}
+
+mod structural {
+    //! Block-at-a-time structure finding (the idea of simdjson's stage 1):
+    //! for 64 bytes at a time, bit masks of quotes, backslashes and brackets
+    //! give, with a few integer operations, which bytes are inside strings;
+    //! brackets outside strings are then visited by their bit positions.
+    //! Blocks with a backslash are walked byte by byte, so the result is
+    //! exactly what a byte-at-a-time JSON reader sees, even on invalid JSON.
+    //! SSE2 through `safe_arch` on x86-64 (no `unsafe` of ours), a portable
+    //! loop elsewhere.
+
     /// Bracket stack with a hard depth limit (hostile input cannot exhaust memory).
     pub const MAX_DEPTH: usize = 512;
+
+    /// One bit per open bracket: 1 for `{`, 0 for `[`.
     #[derive(Default)]
     pub struct Stack {
-        items: Vec<u8>,
+        bits: [u64; MAX_DEPTH / 64],
+        depth: usize,
     }
+
     impl Stack {
         #[inline]
         pub fn push(&mut self, c: u8) -> bool {
-            if self.items.len() >= MAX_DEPTH {
+            if self.depth >= MAX_DEPTH {
                 return false;
             }
-            self.items.push(c);
+            let (w, k) = (self.depth / 64, self.depth % 64);
+            if c == b'{' {
+                self.bits[w] |= 1 << k;
+            } else {
+                self.bits[w] &= !(1 << k);
+            }
+            self.depth += 1;
             true
         }
+
+        /// Pop if the top matches the closing bracket `c`.
         #[inline]
-        pub fn pop(&mut self) -> Option<u8> {
-            self.items.pop()
+        pub fn pop_matches(&mut self, c: u8) -> bool {
+            if self.depth == 0 {
+                return false;
+            }
+            let d = self.depth - 1;
+            let is_obj = self.bits[d / 64] >> (d % 64) & 1 == 1;
+            if is_obj != (c == b'}') {
+                return false;
+            }
+            self.depth = d;
+            true
         }
+
         #[inline]
         pub fn is_empty(&self) -> bool {
-            self.items.is_empty()
+            self.depth == 0
+        }
+    }
+
+    struct Masks {
+        quote: u64,
+        backslash: u64,
+        bracket: u64,
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn masks(blk: &[u8; 64]) -> Masks {
+        use safe_arch::*;
+        let vq = set_splat_i8_m128i(b'"' as i8);
+        let vb = set_splat_i8_m128i(b'\\' as i8);
+        let vo = set_splat_i8_m128i(b'{' as i8);
+        let vc = set_splat_i8_m128i(b'}' as i8);
+        // `[`|0x20 == `{` and `]`|0x20 == `}`; no other byte maps there.
+        let v20 = set_splat_i8_m128i(0x20);
+        let (mut q, mut bs, mut br) = (0u64, 0u64, 0u64);
+        for (part, chunk) in blk.chunks_exact(16).enumerate() {
+            let chunk: &[u8; 16] = chunk.try_into().unwrap_or(&[0; 16]);
+            let v = load_unaligned_m128i(chunk);
+            let l = bitor_m128i(v, v20);
+            let sh = 16 * part;
+            q |= (move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, vq)) as u32 as u64) << sh;
+            bs |= (move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, vb)) as u32 as u64) << sh;
+            let b = bitor_m128i(cmp_eq_mask_i8_m128i(l, vo), cmp_eq_mask_i8_m128i(l, vc));
+            br |= (move_mask_i8_m128i(b) as u32 as u64) << sh;
+        }
+        Masks {
+            quote: q,
+            backslash: bs,
+            bracket: br,
+        }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline(always)]
+    fn masks(blk: &[u8; 64]) -> Masks {
+        let (mut q, mut bs, mut br) = (0u64, 0u64, 0u64);
+        for (part, chunk) in blk.chunks_exact(16).enumerate() {
+            let (mut q1, mut b1, mut r1) = (0u16, 0u16, 0u16);
+            for (k, &c) in chunk.iter().enumerate() {
+                let l = c | 0x20;
+                q1 |= u16::from(c == b'"') << k;
+                b1 |= u16::from(c == b'\\') << k;
+                r1 |= u16::from(l == b'{' || l == b'}') << k;
+            }
+            q |= u64::from(q1) << (16 * part);
+            bs |= u64::from(b1) << (16 * part);
+            br |= u64::from(r1) << (16 * part);
+        }
+        Masks {
+            quote: q,
+            backslash: bs,
+            bracket: br,
+        }
+    }
+
+    /// Bit k of the result is the xor of bits 0..=k of `x`.
+    #[inline(always)]
+    fn prefix_xor(mut x: u64) -> u64 {
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        x
+    }
+
+    /// Visits, in order, the positions of brackets outside strings from a
+    /// starting position that must itself be outside any string.
+    pub struct Walker<'a> {
+        b: &'a [u8],
+        block: usize,
+        next_block: usize,
+        bits: u64,
+        /// All ones when the previous block ended inside a string.
+        in_string: u64,
+        /// The previous block ended with a backslash inside a string.
+        escape_pending: bool,
+    }
+
+    impl<'a> Walker<'a> {
+        pub fn new(b: &'a [u8], start: usize) -> Walker<'a> {
+            Walker {
+                b,
+                block: start,
+                next_block: start,
+                bits: 0,
+                in_string: 0,
+                escape_pending: false,
+            }
+        }
+
+        /// A block holding a backslash (rare in CloudTrail) is walked byte by
+        /// byte, exactly as JSON reads it: a backslash escapes the next byte
+        /// inside a string and means nothing outside one. Returns the mask of
+        /// bytes inside strings.
+        #[cold]
+        fn strings_bytewise(&mut self, pos: usize) -> u64 {
+            let end = self.b.len().min(pos + 64);
+            let mut inside = self.in_string != 0;
+            let mut esc = self.escape_pending;
+            let mut strings = 0u64;
+            for (k, &c) in self.b[pos..end].iter().enumerate() {
+                if inside {
+                    if esc {
+                        esc = false;
+                    } else if c == b'\\' {
+                        esc = true;
+                    } else if c == b'"' {
+                        inside = false;
+                        continue;
+                    }
+                    strings |= 1 << k;
+                } else if c == b'"' {
+                    inside = true;
+                    strings |= 1 << k;
+                }
+            }
+            if inside && end - pos < 64 {
+                // The padding of the last block is "inside" too.
+                strings |= !0u64 << (end - pos);
+            }
+            self.in_string = if inside { !0 } else { 0 };
+            self.escape_pending = esc;
+            strings
+        }
+
+        /// The input ended inside a string.
+        pub fn ends_in_string(&self) -> bool {
+            self.in_string != 0
+        }
+
+        #[inline]
+        pub fn next_bracket(&mut self) -> Option<usize> {
+            loop {
+                if self.bits != 0 {
+                    let k = self.bits.trailing_zeros() as usize;
+                    self.bits &= self.bits - 1;
+                    return Some(self.block + k);
+                }
+                let pos = self.next_block;
+                if pos >= self.b.len() {
+                    return None;
+                }
+                let m = match self.b.get(pos..pos + 64) {
+                    Some(s) => masks(s.try_into().unwrap_or(&[b' '; 64])),
+                    None => {
+                        let mut t = [b' '; 64];
+                        let rest = &self.b[pos..];
+                        t[..rest.len()].copy_from_slice(rest);
+                        masks(&t)
+                    }
+                };
+                let strings = if m.backslash == 0 && !self.escape_pending {
+                    let strings = prefix_xor(m.quote) ^ self.in_string;
+                    self.in_string = ((strings as i64) >> 63) as u64;
+                    strings
+                } else {
+                    self.strings_bytewise(pos)
+                };
+                self.bits = m.bracket & !strings;
+                self.block = pos;
+                self.next_block = pos + 64;
+            }
         }
     }
 }
@@ -190,10 +461,28 @@ struct ObjInfo {
 fn for_each_element(
     b: &[u8],
     i: usize,
+    each: impl FnMut(usize, usize) -> Result<(), ScanError>,
+) -> Result<usize, ScanError> {
+    for_each_element_from(b, i + 1, false, each)
+}
+
+/// The element loop from `at`: just after `[` (`after_element == false`) or
+/// just after an element.
+fn for_each_element_from(
+    b: &[u8],
+    at: usize,
+    after_element: bool,
     mut each: impl FnMut(usize, usize) -> Result<(), ScanError>,
 ) -> Result<usize, ScanError> {
-    let mut j = skip_ws(b, i + 1);
-    if b.get(j) == Some(&b']') {
+    let mut j = skip_ws(b, at);
+    if after_element {
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b']') => return Ok(j + 1),
+            None => return err(j, "unexpected end of input inside an array"),
+            Some(_) => return err(j, "expected ',' or ']' in array"),
+        }
+    } else if b.get(j) == Some(&b']') {
         return Ok(j + 1);
     }
     loop {
@@ -238,16 +527,21 @@ fn scan_object<'a>(
         let vend = match (&*key, first) {
             ("Records", Some(b'[')) => {
                 info.expanded = true;
-                for_each_element(b, vstart, |s, e| {
-                    if b[s] == b'{' {
-                        emit(Rec::Raw(&b[s..e]));
-                    } else {
-                        emit(Rec::Bad(format!(
-                            "element of Records at byte {s} is not an object"
-                        )));
+                match records_fast(b, vstart, emit) {
+                    Ok(end) => end,
+                    Err(resume) => {
+                        for_each_element_from(b, resume.at, resume.after_element, |s, e| {
+                            if b[s] == b'{' {
+                                emit(Rec::Raw(&b[s..e]));
+                            } else {
+                                emit(Rec::Bad(format!(
+                                    "element of Records at byte {s} is not an object"
+                                )));
+                            }
+                            Ok(())
+                        })?
                     }
-                    Ok(())
-                })?
+                }
             }
             ("Events", Some(b'[')) => {
                 info.expanded = true;

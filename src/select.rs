@@ -4,8 +4,21 @@
 //! failure (an `errorCode` key, or a `SwitchRole` response), or, with
 //! `--include-context`, an `AWSAccount` caller. JSON can spell those keys and
 //! values with `\u` escapes, so any record holding `\u` goes to the full parse.
+//!
+//! Two ways to ask, with the same answer:
+//!
+//! * [`Prefilter::could_match`] searches one record;
+//! * [`Prefilter::find_hits`] searches a whole decoded file once (one
+//!   multi-literal pass instead of one pass per needle and record), and
+//!   [`Hits::any_within`] then answers for each record by its byte span.
+//!   This is exact, not an approximation: every record span the scanner hands
+//!   out as raw bytes starts with `{` and ends with `}`, and no needle holds a
+//!   brace, so each occurrence of a needle lies either wholly inside a record
+//!   or wholly outside it; and when the search reports the leftmost of two
+//!   overlapping occurrences only, both lie in the same record.
 
 use memchr::memmem::Finder;
+use regex::bytes::Regex;
 
 use crate::classify::SelectOptions;
 
@@ -16,16 +29,52 @@ pub struct Prefilter {
     aws_account: Finder<'static>,
     unicode_escape: Finder<'static>,
     include_context: bool,
+    /// All needles of this configuration at once (Teddy / Aho-Corasick).
+    any: Option<Regex>,
+}
+
+/// Start offsets of needle occurrences in one decoded file, in order.
+#[derive(Debug, Default, Clone)]
+pub struct Hits {
+    starts: Vec<usize>,
+}
+
+impl Hits {
+    /// Is some occurrence inside `start..end`?
+    #[inline]
+    pub fn any_within(&self, start: usize, end: usize) -> bool {
+        let k = self.starts.partition_point(|&p| p < start);
+        self.starts.get(k).is_some_and(|&p| p < end)
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
 }
 
 impl Prefilter {
     pub fn new(opts: SelectOptions) -> Prefilter {
+        let mut needles = vec!["errorCode", "SwitchRole", r"\\u"];
+        if opts.include_context {
+            needles.push("AWSAccount");
+        }
+        // A fixed alternation of literals always compiles; if it ever did not,
+        // the per-record search still gives the same answers.
+        let any = regex::bytes::RegexBuilder::new(&needles.join("|"))
+            .unicode(false)
+            .build()
+            .ok();
         Prefilter {
             error_code: Finder::new(b"errorCode"),
             switch_role: Finder::new(b"SwitchRole"),
             aws_account: Finder::new(b"AWSAccount"),
             unicode_escape: Finder::new(b"\\u"),
             include_context: opts.include_context,
+            any,
         }
     }
 
@@ -36,5 +85,45 @@ impl Prefilter {
             || self.switch_role.find(rec).is_some()
             || (self.include_context && self.aws_account.find(rec).is_some())
             || self.unicode_escape.find(rec).is_some()
+    }
+
+    /// Search a whole decoded file once, into `hits` (reused). Returns
+    /// `false` if the combined searcher is unavailable (then ask
+    /// [`Prefilter::could_match`] per record).
+    pub fn find_hits(&self, file: &[u8], hits: &mut Hits) -> bool {
+        hits.starts.clear();
+        let Some(re) = &self.any else {
+            return false;
+        };
+        hits.starts.extend(re.find_iter(file).map(|m| m.start()));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_hits_agree_with_per_record_search() {
+        let file = br#"{"Records":[{"a":"errorCode"},{"b":1},{"c":"x\u0041"},{"SwitchRole":"Failure"},{"d":"errorCod"},{"e":"AWSAccount"}]}"#;
+        for include_context in [false, true] {
+            let pf = Prefilter::new(SelectOptions {
+                include_context,
+                ..SelectOptions::default()
+            });
+            let mut hits = Hits::default();
+            assert!(pf.find_hits(file, &mut hits));
+            let mut seen = Vec::new();
+            crate::scan::scan(file, &mut |r| {
+                if let crate::scan::Rec::Raw(b) = r {
+                    let off = b.as_ptr() as usize - file.as_ptr() as usize;
+                    assert_eq!(pf.could_match(b), hits.any_within(off, off + b.len()));
+                    seen.push(pf.could_match(b));
+                }
+            })
+            .unwrap();
+            assert_eq!(seen, [true, false, true, true, false, include_context]);
+        }
     }
 }
