@@ -26,10 +26,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# DuckDB CLI from PyPI.
+# DuckDB CLI from PyPI (pip from Debian if the machine has none; Debian's own
+# Python refuses system-wide installs unless told otherwise, PEP 668).
 if ! command -v duckdb >/dev/null; then
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    fi
     echo "test.sh: installing duckdb-cli from PyPI" >&2
-    python3 -m pip install --quiet --disable-pip-version-check duckdb-cli
+    python3 -m pip install --quiet --disable-pip-version-check duckdb-cli 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages duckdb-cli
+    hash -r
 fi
 
 # s3s-fs from crates.io (skipped when already installed).
