@@ -388,7 +388,7 @@ pub fn apply_step5(
                 .checks
                 .iter()
                 .filter(|c| c.status == assess::Status::Unknown)
-                .map(|c| c.item.to_string())
+                .map(|c| format!("{} ({})", c.item, crate::util::clip(&c.detail, 160)))
                 .collect();
             if open.is_empty() {
                 note.push_str("every checked item passes (the denying layer is one the inventory does not cover: session or VPC endpoint policy, or the inventory is out of date)");
