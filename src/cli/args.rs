@@ -69,7 +69,7 @@ pub enum ColorChoice {
 pub struct ScanArgs {
     /// Files, directories (walked recursively: .json, .json.gz, .jsonl, .ndjson, .gz) or - for stdin.
     /// A file named here is read whatever its extension.
-    #[arg(value_name = "PATH|-", required = true)]
+    #[arg(value_name = "PATH|-", required_unless_present = "lookup")]
     pub inputs: Vec<String>,
 
     /// Worker threads (default: all cores).
@@ -146,6 +146,9 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Offline policy evidence (causes.md §6); see docs/INVENTORY.md.
@@ -184,4 +187,36 @@ pub struct ExplainArgs {
     /// Refuse to inflate an object beyond this size (bytes; K, M, G suffixes).
     #[arg(long, value_name = "SIZE", default_value = "4G")]
     pub max_decompressed_size: String,
+}
+
+/// Remote sources: `s3://bucket/prefix` inputs and the LookupEvents API (docs/S3.md).
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// AWS profile for S3 and LookupEvents (default: AWS_PROFILE, then the default chain).
+    #[arg(long, value_name = "NAME", help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// AWS region (default: AWS_REGION or the profile's). Repeat for --lookup
+    /// to query several regions side by side; S3 takes one.
+    #[arg(
+        long,
+        value_name = "REGION",
+        value_delimiter = ',',
+        help_heading = "AWS"
+    )]
+    pub region: Vec<String>,
+
+    /// Endpoint of an S3-compatible store or a test server (path-style
+    /// addressing); AWS_ENDPOINT_URL also works.
+    #[arg(long, value_name = "URL", help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// Concurrent S3 downloads.
+    #[arg(long, value_name = "N", default_value_t = 16, help_heading = "AWS")]
+    pub s3_concurrency: usize,
+
+    /// Read the CloudTrail LookupEvents API (last 90 days of management
+    /// events) instead of or besides log files; --since/--until set the window.
+    #[arg(long, help_heading = "AWS")]
+    pub lookup: bool,
 }

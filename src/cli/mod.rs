@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod exit;
+mod remote;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use exit::Exit;
 use trailtriage::classify::{SelectOptions, Severity, catalog};
 use trailtriage::filter::{Filters, compile_globs, parse_time_bound};
 use trailtriage::finding::Finding;
-use trailtriage::pipeline::{FileResult, Input, Observer, Outcome, ScanOptions, Stats, run_local};
+use trailtriage::pipeline::{FileResult, Input, Observer, Outcome, ScanOptions, Stats};
 use trailtriage::sink::report::{self, Format, TextStyle};
 use trailtriage::sink::{atomic, jsonl, parquet};
 use trailtriage::util::sanitize;
@@ -306,7 +307,7 @@ fn scan(a: ScanArgs, quiet: bool) -> Result<Exit> {
         bar,
         state: Mutex::new((0, 0, 0)),
     };
-    let (findings, stats) = run_local(&inputs, &opts, &reporter);
+    let (findings, stats) = remote::scan_all(&a, &inputs, &opts, &reporter)?;
     if let Some(b) = &reporter.bar {
         b.finish_and_clear();
     }

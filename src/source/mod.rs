@@ -69,6 +69,24 @@ pub struct AwsOptions {
     /// Total attempts per request for the SDK's standard retry strategy
     /// (default 3; 1 disables retries).
     pub max_attempts: Option<u32>,
+    /// Fixed credentials instead of the default chain (embedding, tests).
+    pub static_credentials: Option<StaticCredentials>,
+}
+
+/// An access key pair, optionally with a session token.
+#[derive(Clone)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Load the shared SDK configuration.
@@ -82,6 +100,15 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
     }
     if let Some(e) = &o.endpoint_url {
         loader = loader.endpoint_url(e);
+    }
+    if let Some(c) = &o.static_credentials {
+        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            c.session_token.clone(),
+            None,
+            "trailtriage-static",
+        ));
     }
     if let Some(n) = o.max_attempts {
         loader = loader
