@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Whole-process comparison for issue 3 / BENCHMARKS.md: trailtriage against
+# the inflate floor, zcat, jq and DuckDB on the generated CloudTrail corpus,
+# in one run, with a check that every tool finds the same failures.
+#
+#   scripts/compare.sh            # 1x corpus + 10x scaling, writes BENCHMARKS.md
+#   RUNS=5 scripts/compare.sh     # more runs per figure (median is reported)
+#   SCALE=0 scripts/compare.sh    # skip the 10x corpus
+#   SCALE=5 scripts/compare.sh    # 5x instead of 10x
+#   GEN10=1 scripts/compare.sh    # generate the big corpus with the generator
+#                                 # (--files 1130*SCALE; ~30 min here) instead of
+#                                 # copying the 1x corpus SCALE times
+#
+# Timings are whole process, warm page cache, median of RUNS; peak RSS is the
+# largest of the runs (/usr/bin/time -v). Nothing here is a pass/fail test
+# except the failure counts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RUNS=${RUNS:-3}
+SCALE=${SCALE:-10}
+GEN=${GEN:-$ROOT/../shared/bench/gen_cloudtrail.py}
+CORPUS=${CORPUS:-/tmp/tt-corpus-1x}
+BIG=${BIG:-/tmp/tt-corpus-${SCALE}x}
+OUT=${OUT:-/tmp/tt-compare}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR_RELEASE:-/tmp/tt-release}
+mkdir -p "$OUT"
+log() { echo "[compare] $*" >&2; }
+
+# ---------------------------------------------------------------- tools
+need_apt=()
+command -v jq >/dev/null || need_apt+=(jq)
+[ -x /usr/bin/time ] || need_apt+=(time)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]}"
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v duckdb >/dev/null || { log "installing duckdb-cli"; pip install -q duckdb-cli; }
+
+# ---------------------------------------------------------------- corpus
+if [ ! -f "$CORPUS/generator-manifest.json" ]; then
+  log "generating $CORPUS (about 3 minutes on 2 cores)"
+  python3 "$GEN" --out "$CORPUS" --files 1130 --records-per-file 600 --accounts 5 \
+    --regions 6 --days 14 --seed 1 --jobs 2 >/dev/null
+fi
+manifest() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+EXPECTED=$(manifest "$CORPUS/generator-manifest.json" assume_role_failures)
+UNCOMP=$(manifest "$CORPUS/generator-manifest.json" uncompressed_bytes)
+GZBYTES=$(manifest "$CORPUS/generator-manifest.json" gz_bytes)
+RECORDS=$(manifest "$CORPUS/generator-manifest.json" records)
+
+# ---------------------------------------------------------------- build
+log "building release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+cargo build --release --quiet --bin trailtriage --example inflate_floor
+TT=$CARGO_TARGET_DIR/release/trailtriage
+FLOOR=$CARGO_TARGET_DIR/release/examples/inflate_floor
+
+# ---------------------------------------------------------------- measuring
+# measure NAME CMD...: runs CMD RUNS times; records "NAME median_wall max_rss_kb".
+RESULTS=$OUT/results.txt
+: > "$RESULTS"
+measure() {
+  local name=$1; shift
+  local walls=() rss=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || {
+      log "$name failed:"; tail -5 "$OUT/$name.stderr" >&2; return 1; }
+    read -r w m < <(tail -1 "$OUT/time.txt")
+    walls+=("$w"); [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local med
+  med=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name $med $rss" >> "$RESULTS"
+  log "$name: median ${med}s of ${walls[*]}, peak RSS $((rss / 1024)) MB"
+}
+
+cpus=$(nproc)
+log "corpus: $CORPUS ($RECORDS records, $UNCOMP bytes JSON, $GZBYTES bytes gzip, expecting $EXPECTED failures)"
+
+measure floor_default "$FLOOR" "$CORPUS" "$cpus"
+measure floor_j1 "$FLOOR" "$CORPUS" 1
+for j in default 1 2 4; do
+  args=(); [ "$j" != default ] && args=(-j "$j")
+  [ "$j" = 4 ] && [ "$cpus" -lt 4 ] && continue
+  measure "tt_$j" "$TT" scan "$CORPUS" "${args[@]}" -q --parquet "$OUT/tt_$j.parquet" \
+    --report "$OUT/tt_$j.json" --report-format json
+done
+measure zcat bash -c "find '$CORPUS' -name '*.json.gz' -print0 | sort -z | xargs -0 zcat > /dev/null"
+measure jq bash -c "find '$CORPUS' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 -P2 -n 40 \
+  sh -c 'zcat \"\$@\" | jq -c \".Records[]? | select(.eventSource == \\\"sts.amazonaws.com\\\" and ((.eventName // \\\"\\\") | startswith(\\\"AssumeRole\\\")) and .errorCode != null) | .eventID\"' _ \
+  > '$OUT/jq.out'"
+DUCK_SQL="SET threads TO $cpus;
+COPY (
+  SELECT r.eventTime, r.eventID, r.eventName, r.awsRegion, r.recipientAccountId,
+         r.userIdentity.type AS caller_type, r.userIdentity.arn AS caller_arn,
+         r.sourceIPAddress, r.userAgent, r.errorCode, r.errorMessage,
+         json_extract_string(r.requestParameters, '$.roleArn') AS target_role_arn
+  FROM (SELECT unnest(Records) AS r FROM read_json('$CORPUS/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz',
+    format = 'unstructured', compression = 'gzip', maximum_object_size = 1073741824,
+    columns = {Records: 'STRUCT(eventTime VARCHAR, eventID VARCHAR, eventSource VARCHAR, eventName VARCHAR,
+      awsRegion VARCHAR, recipientAccountId VARCHAR, sourceIPAddress VARCHAR, userAgent VARCHAR,
+      errorCode VARCHAR, errorMessage VARCHAR, requestParameters JSON,
+      userIdentity STRUCT(type VARCHAR, arn VARCHAR, accountId VARCHAR))[]'}))
+  WHERE r.eventSource = 'sts.amazonaws.com' AND starts_with(r.eventName, 'AssumeRole') AND r.errorCode IS NOT NULL
+) TO '$OUT/duckdb.parquet' (FORMAT parquet, COMPRESSION zstd);"
+echo "$DUCK_SQL" > "$OUT/duckdb.sql"
+measure duckdb duckdb -c ".read $OUT/duckdb.sql"
+
+# ---------------------------------------------------------------- counts
+count_parquet() { duckdb -noheader -csv -c "SELECT count(*) FROM read_parquet('$1')"; }
+declare -A FOUND
+FOUND[floor_default]=-; FOUND[floor_j1]=-; FOUND[zcat]=-
+for j in default 1 2 4; do
+  [ -f "$OUT/tt_$j.parquet" ] && FOUND[tt_$j]=$(count_parquet "$OUT/tt_$j.parquet")
+done
+FOUND[jq]=$(wc -l < "$OUT/jq.out")
+FOUND[duckdb]=$(count_parquet "$OUT/duckdb.parquet")
+ok=1
+for k in tt_default tt_1 tt_2 jq duckdb; do
+  if [ "${FOUND[$k]}" != "$EXPECTED" ]; then log "MISMATCH: $k found ${FOUND[$k]}, expected $EXPECTED"; ok=0; fi
+done
+[ $ok = 1 ] && log "all tools found $EXPECTED failures"
+
+# ---------------------------------------------------------------- Nx corpus
+if [ "$SCALE" -gt 1 ]; then
+  if [ ! -d "$BIG/AWSLogs" ]; then
+    avail=$(df -Pk /tmp | awk 'NR==2 {print $4}')
+    need=$(( GZBYTES / 1024 * SCALE * 2 ))
+    if [ "$avail" -lt "$need" ]; then log "not enough space in /tmp for ${SCALE}x"; SCALE=0; fi
+  fi
+fi
+if [ "$SCALE" -gt 1 ]; then
+  if [ ! -d "$BIG/AWSLogs" ]; then
+    if [ "${GEN10:-0}" = 1 ]; then
+      log "generating $BIG with the generator (--files $((1130 * SCALE)))"
+      python3 "$GEN" --out "$BIG" --files $((1130 * SCALE)) --records-per-file 600 --accounts 5 \
+        --regions 6 --days 14 --seed 1 --jobs 2 >/dev/null
+    else
+      log "building $BIG: $SCALE copies of the 1x corpus (distinct files, same content)"
+      mkdir -p "$BIG"
+      for k in $(seq "$SCALE"); do cp -r "$CORPUS/AWSLogs" "$BIG/copy$k"; done
+      echo "copies=$SCALE of $CORPUS" > "$BIG/HOW"
+    fi
+  fi
+  measure big_floor "$FLOOR" "$BIG" "$cpus"
+  measure big_tt "$TT" scan "$BIG" -q --parquet "$OUT/big_tt.parquet" --report "$OUT/big_tt.json" --report-format json
+  FOUND[big_tt]=$(count_parquet "$OUT/big_tt.parquet")
+fi
+
+# ---------------------------------------------------------------- per-stage benches
+log "criterion per-stage benches (generated corpus and the 1x corpus)"
+cargo bench --quiet --bench stages -- --noplot --warm-up-time 1 --measurement-time 3 2>/dev/null \
+  | grep -E "^[a-z_]+/|thrpt:" > "$OUT/bench_generated.txt" || true
+TT_BENCH_DIR=$CORPUS cargo bench --quiet --bench stages -- --noplot --warm-up-time 1 --measurement-time 3 2>/dev/null \
+  | grep -E "^[a-z_]+/|thrpt:" > "$OUT/bench_corpus.txt" || true
+
+# ---------------------------------------------------------------- report
+python3 - "$RESULTS" "$OUT" "$UNCOMP" "$GZBYTES" "$RECORDS" "$EXPECTED" "$SCALE" "$cpus" \
+  "$(for k in "${!FOUND[@]}"; do echo "$k=${FOUND[$k]}"; done | tr '\n' ' ')" <<'PY' > BENCHMARKS.md
+import sys, re, platform, subprocess, datetime
+res, out, uncomp, gz, records, expected, scale, cpus, found = sys.argv[1:]
+uncomp, gz, records, scale, cpus = int(uncomp), int(gz), int(records), int(scale), int(cpus)
+found = dict(kv.split("=", 1) for kv in found.split())
+R = {}
+for line in open(res):
+    n, w, m = line.split()
+    R[n] = (float(w), int(m))
+floor = R["floor_default"][0]
+def row(label, key, size=uncomp, floor_ref=floor):
+    w, m = R[key]
+    return f"| {label} | {w:.2f} | {size / w / 1e6:,.0f} | {m / 1024:.0f} | {found.get(key, '-')} | {w / floor_ref:.2f}x |"
+cpu = "unknown"
+for l in open("/proc/cpuinfo"):
+    if l.startswith("model name"):
+        cpu = l.split(":", 1)[1].strip(); break
+mem = int(open("/proc/meminfo").readline().split()[1]) // 1024 // 1024
+tools = []
+for cmd in (["jq", "--version"], ["duckdb", "--version"], ["gzip", "--version"]):
+    try: tools.append(subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0])
+    except Exception: pass
+rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+p = print
+p("# Benchmarks\n")
+p(f"Written by `scripts/compare.sh` on {datetime.date.today()} (one run of the script; every figure below comes from it).\n")
+p(f"Corpus: `gen_cloudtrail.py --files 1130 --records-per-file 600 --accounts 5 --regions 6 --days 14 --seed 1`: "
+  f"{records:,} records, {uncomp / 1e9:.2f} GB of JSON in {gz / 1e6:.0f} MB of gzip, {expected} failed AssumeRole* records (generator manifest).\n")
+p(f"Machine: {cpu}, {cpus} cores, {mem} GB RAM, shared with other work while measuring (read figures as +-10-20 %); {rustc}; {', '.join(tools)}.\n")
+p(f"Whole process, warm page cache, median of the runs; peak RSS is the largest of the runs. MB/s is uncompressed JSON per wall second. "
+  f"The floor is `examples/inflate_floor.rs`: libdeflate inflates every file on the same threads and discards the bytes.\n")
+p("## Tools (default threads)\n")
+p("| what | wall s | MB/s | peak RSS MB | failures found | ratio to floor |")
+p("|---|---|---|---|---|---|")
+p(row(f"inflate floor, libdeflate, {cpus} threads", "floor_default"))
+p(row(f"**trailtriage scan DIR --parquet** (default threads = {cpus})", "tt_default"))
+p(row("DuckDB CLI, explicit schema, read_json over the .gz files, to Parquet", "duckdb"))
+p(row("jq, xargs -P2", "jq"))
+p(row("zcat, one process at a time", "zcat"))
+tt = R["tt_default"][0]
+p(f"\ntrailtriage is **{R['duckdb'][0] / tt:.1f}x** faster than DuckDB and **{R['jq'][0] / tt:.1f}x** faster than jq, "
+  f"at **{tt / floor:.2f}x** the inflate floor.\n")
+p("## Thread scaling\n")
+p("| threads | trailtriage wall s | MB/s | peak RSS MB | floor wall s (same threads) | ratio to floor |")
+p("|---|---|---|---|---|---|")
+for j in ["1", "2", "4"]:
+    k = f"tt_{j}"
+    if k not in R: continue
+    fl = R["floor_j1"][0] if j == "1" else (floor if int(j) == cpus else None)
+    ratio = f"{R[k][0] / fl:.2f}x" if fl else "-"
+    p(f"| {j} | {R[k][0]:.2f} | {uncomp / R[k][0] / 1e6:,.0f} | {R[k][1] / 1024:.0f} | {fl if fl else '-'} | {ratio} |")
+if cpus <= 2:
+    p(f"\nThe machine has {cpus} cores; more threads than cores are not measured.")
+if "big_tt" in R:
+    p(f"\n## {scale}x corpus: linearity and memory\n")
+    how = open(f"/tmp/tt-corpus-{scale}x/HOW").read().strip() if __import__('os').path.exists(f"/tmp/tt-corpus-{scale}x/HOW") else "generated"
+    p(f"The {scale}x corpus ({how}): {scale * uncomp / 1e9:.1f} GB of JSON.\n")
+    p("| what | 1x wall s | {0}x wall s | ratio (linear = {0}) | 1x peak RSS MB | {0}x peak RSS MB |".format(scale))
+    p("|---|---|---|---|---|---|")
+    for label, a, b in [("trailtriage", "tt_default", "big_tt"), ("inflate floor", "floor_default", "big_floor")]:
+        p(f"| {label} | {R[a][0]:.2f} | {R[b][0]:.2f} | {R[b][0] / R[a][0]:.2f} | {R[a][1] / 1024:.0f} | {R[b][1] / 1024:.0f} |")
+    p(f"\nFindings on the {scale}x corpus: {found.get('big_tt', '-')} (the copies repeat eventIDs, and trailtriage dedupes by eventID).")
+p("\n## Per stage (criterion, `benches/stages.rs`, one core)\n")
+for title, f in [("Generated in the bench (20 files x 600 records)", "bench_generated.txt"), ("First 200 files of the 1x corpus (`TT_BENCH_DIR`)", "bench_corpus.txt")]:
+    try: lines = open(f"{out}/{f}").read().splitlines()
+    except FileNotFoundError: continue
+    rows, name = [], None
+    for l in lines:
+        m = re.match(r"^([a-z_]+/[a-z0-9_]+)", l)
+        if m: name = m.group(1)
+        t = re.search(r"thrpt:\s+\[[^\]]*?([\d.]+ [KMG]iB/s) ([\d.]+ [KMG]iB/s)", l)
+        if t and name: rows.append((name, t.group(2))); name = None
+    if rows:
+        p(f"{title}:\n\n| stage | throughput (median) |\n|---|---|")
+        for n, t in rows: p(f"| {n} | {t} |")
+        p("")
+PY
+log "wrote BENCHMARKS.md"
