@@ -21,6 +21,17 @@ const AMBIGUOUS: &[&str] = &[
     "same_account_denied_ambiguous",
 ];
 
+/// The findings among `idx` (time-ordered, ending with `last`) that lie
+/// within the window before `last`.
+fn window_ending_at(findings: &[Finding], idx: &[usize], last: usize) -> Vec<usize> {
+    let t = findings[last].event_time.unwrap_or(0);
+    idx.iter()
+        .rev()
+        .copied()
+        .take_while(|&j| t - findings[j].event_time.unwrap_or(0) <= WINDOW_MS)
+        .collect()
+}
+
 pub fn escalate(findings: &mut [Finding]) {
     // caller -> indices of ambiguous findings / MFA failures, in time order
     let mut by_caller: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -38,13 +49,7 @@ pub fn escalate(findings: &mut [Finding]) {
     let mut raise: Vec<(usize, String)> = Vec::new();
     for idx in by_caller.values() {
         for (k, &i) in idx.iter().enumerate() {
-            let t = findings[i].event_time.unwrap_or(0);
-            let window: Vec<usize> = idx[..=k]
-                .iter()
-                .rev()
-                .copied()
-                .take_while(|&j| t - findings[j].event_time.unwrap_or(0) <= WINDOW_MS)
-                .collect();
+            let window = window_ending_at(findings, &idx[..=k], i);
             let roles: BTreeSet<&str> = window
                 .iter()
                 .filter_map(|&j| findings[j].target_role_arn.as_deref())
@@ -67,13 +72,7 @@ pub fn escalate(findings: &mut [Finding]) {
     }
     for idx in mfa.values() {
         for (k, &i) in idx.iter().enumerate() {
-            let t = findings[i].event_time.unwrap_or(0);
-            let window: Vec<usize> = idx[..=k]
-                .iter()
-                .rev()
-                .copied()
-                .take_while(|&j| t - findings[j].event_time.unwrap_or(0) <= WINDOW_MS)
-                .collect();
+            let window = window_ending_at(findings, &idx[..=k], i);
             if window.len() >= MFA_FAILURES {
                 let note = format!(
                     "; burst: {} rejected MFA codes from this caller within 10 minutes",

@@ -41,13 +41,16 @@ fn utf8<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn d8<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
-    let mut b = StringDictionaryBuilder::<Int8Type>::new();
+fn dict<'a, K: arrow::datatypes::ArrowDictionaryKeyType>(
+    it: impl Iterator<Item = Option<&'a str>>,
+) -> ArrayRef {
+    let mut b = StringDictionaryBuilder::<K>::new();
     for v in it {
         match v {
+            // More distinct values than the key type holds cannot happen for
+            // these columns; a hostile log could try, so fall back to null
+            // rather than panic.
             Some(s) => {
-                // More than 127 distinct values cannot happen for these columns;
-                // a hostile log could try, so fall back to null rather than panic.
                 if b.append(s).is_err() {
                     b.append_null();
                 }
@@ -58,19 +61,12 @@ fn d8<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+fn d8<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    dict::<Int8Type>(it)
+}
+
 fn d16<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
-    let mut b = StringDictionaryBuilder::<Int16Type>::new();
-    for v in it {
-        match v {
-            Some(s) => {
-                if b.append(s).is_err() {
-                    b.append_null();
-                }
-            }
-            None => b.append_null(),
-        }
-    }
-    Arc::new(b.finish())
+    dict::<Int16Type>(it)
 }
 
 fn boolean(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
