@@ -241,9 +241,10 @@ impl Worker {
                 if summary.empty {
                     fr.outcome = Outcome::Skipped("empty file".into());
                 } else if summary.unrecognized {
-                    fr.outcome = Outcome::Failed(format!(
+                    fr.outcome = Outcome::Failed(
                         "not a CloudTrail log: no Records array, record, LookupEvents or EventBridge shape found"
-                    ));
+                            .into(),
+                    );
                 }
             }
             Err(e) => {

@@ -15,12 +15,13 @@ use trailtriage::slow::process_bytes_slow;
 fn option_sets() -> Vec<ScanOptions> {
     let mut v = Vec::new();
     for (all_denied, include_context) in [(false, false), (true, true)] {
-        let mut o = ScanOptions::default();
-        o.select = SelectOptions {
-            all_denied,
-            include_context,
-        };
-        v.push(o);
+        v.push(ScanOptions {
+            select: SelectOptions {
+                all_denied,
+                include_context,
+            },
+            ..ScanOptions::default()
+        });
     }
     v
 }
@@ -281,14 +282,14 @@ impl Style {
     }
     fn string(&mut self, s: &str, out: &mut String) {
         out.push('"');
-        let escape_all = self.next() % 6 == 0;
+        let escape_all = self.next().is_multiple_of(6);
         for c in s.chars() {
             match c {
                 '"' => out.push_str("\\\""),
                 '\\' => out.push_str("\\\\"),
-                '/' if self.next() % 4 == 0 => out.push_str("\\/"),
+                '/' if self.next().is_multiple_of(4) => out.push_str("\\/"),
                 c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c if c.is_ascii_alphabetic() && (escape_all || self.next() % 40 == 0) => {
+                c if c.is_ascii_alphabetic() && (escape_all || self.next().is_multiple_of(40)) => {
                     out.push_str(&format!("\\u{:04x}", c as u32))
                 }
                 c => out.push(c),
@@ -400,7 +401,7 @@ proptest! {
     /// in escapes: the pre-filter must let them through.
     #[test]
     fn escaped_keys_are_not_dropped(seed in any::<u64>(), code in string()) {
-        let recs = vec![V::Obj(vec![
+        let recs = [V::Obj(vec![
             ("eventSource".into(), V::Str("sts.amazonaws.com".into())),
             ("eventName".into(), V::Str("AssumeRole".into())),
             ("errorCode".into(), V::Str(if code.is_empty() { "AccessDenied".into() } else { code })),
