@@ -258,7 +258,7 @@ pub fn checklist(e: &Event<'_>, n: &Norm<'_>, inv: Option<&Inventory>) -> Vec<Li
                 line(
                     "role ARN well-formed, same partition",
                     Status::Pass,
-                    format!("{r}"),
+                    r.to_string(),
                 )
             }
         }

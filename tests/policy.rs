@@ -648,7 +648,7 @@ fn errors_name_their_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("broken.json");
     std::fs::write(&bad, "{not json").expect("write");
-    let e = Inventory::load(&[bad.clone()], None, None).expect_err("bad JSON");
+    let e = Inventory::load(std::slice::from_ref(&bad), None, None).expect_err("bad JSON");
     assert!(e.to_string().contains("broken.json"), "{e}");
     let odd = dir.path().join("odd.json");
     std::fs::write(&odd, r#"{"Something":[]}"#).expect("write");
@@ -752,8 +752,8 @@ fn explain_walks_the_checklist() {
     assert!(text.contains("remediation"), "{text}");
     assert!(!text.contains(SECRET), "{text}");
     // Without inventory every policy item is unknown, never pass.
-    let x =
-        trailtriage::explain::explain(&[log.clone()], "e-explain", None, 1 << 30).expect("found");
+    let x = trailtriage::explain::explain(std::slice::from_ref(&log), "e-explain", None, 1 << 30)
+        .expect("found");
     let text = trailtriage::explain::render_text(&x);
     assert!(text.contains("[unknown] role exists"), "{text}");
     assert!(text.contains("cross_account_denied_ambiguous"), "{text}");

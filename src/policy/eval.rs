@@ -21,7 +21,7 @@ impl Tri {
     pub fn from_bool(b: bool) -> Tri {
         if b { Tri::True } else { Tri::False }
     }
-    pub fn not(self) -> Tri {
+    pub fn negate(self) -> Tri {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
@@ -255,7 +255,7 @@ pub fn eval_statement<'d>(s: &'d Statement, req: &RequestContext) -> StatementEv
         None => Tri::True,
         Some((p, negated)) => {
             let m = match_principals(p, &req.principal);
-            if *negated { m.not() } else { m }
+            if *negated { m.negate() } else { m }
         }
     };
     let action = match_patterns(&s.action, &req.action, false);
@@ -741,7 +741,7 @@ pub fn eval_condition(c: &Condition, req: &RequestContext) -> CondEval {
             Some(_) => Tri::False,
             None => Tri::Unknown,
         };
-        let r = if want_absent { absent } else { absent.not() };
+        let r = if want_absent { absent } else { absent.negate() };
         let why = match absent {
             Tri::True => "the key is absent from the request".to_string(),
             Tri::False => "the key is present in the request".to_string(),
@@ -804,7 +804,7 @@ pub fn eval_condition(c: &Condition, req: &RequestContext) -> CondEval {
             // With a negated operator a context value "satisfies" when it
             // matches none of the policy values.
             let sat: Vec<Tri> = if negated {
-                per_ctx.iter().map(|t| t.not()).collect()
+                per_ctx.iter().map(|t| t.negate()).collect()
             } else {
                 per_ctx
             };
