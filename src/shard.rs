@@ -1,7 +1,8 @@
 //! `--shard K/N`: split the log objects of a run among N independent workers
 //! (an AWS Batch array job, a Kubernetes indexed Job, a CI matrix) with no
 //! coordination. Each object goes to exactly one shard, chosen by a stable
-//! hash of its key: FNV-1a 64 of the UTF-8 bytes, modulo N. The hash never
+//! hash of its key: FNV-1a 64 of the UTF-8 bytes, mapped to `0..N` by
+//! multiply-shift (`hash * N >> 64`). The mapping never
 //! changes between runs, machines, platforms or releases (Rust's
 //! `DefaultHasher` is randomized per process and must not be used here).
 //!
@@ -94,7 +95,10 @@ impl Shard {
         if count <= 1 {
             0
         } else {
-            fnv1a64(key.as_bytes()) % count
+            // Multiply-shift takes the high bits, which FNV-1a mixes well;
+            // its low bits depend only on the low bits of each byte, so
+            // `% count` would split keys badly for power-of-two counts.
+            ((u128::from(fnv1a64(key.as_bytes())) * u128::from(count)) >> 64) as u64
         }
     }
 

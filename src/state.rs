@@ -663,7 +663,10 @@ mod tests {
         );
         // A root that starts below the region: the account and region come from the name.
         let k = "2026/10/05/111122223333_CloudTrail_us-east-1_20261005T1645Z_x.json.gz";
-        assert_eq!(delivery(k).map(|x| x.0).as_deref(), Some(P));
+        assert_eq!(
+            delivery(k).map(|x| x.0).as_deref(),
+            Some("111122223333/CloudTrail/us-east-1/")
+        );
         for k in [
             "exports/siem.ndjson",
             "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/10/07/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261007T150000Z.json.gz",
