@@ -12,13 +12,22 @@ use serde_json::Value;
 
 fn duckdb() -> String {
     let bin = std::env::var("DUCKDB").unwrap_or_else(|_| "duckdb".into());
-    let ok = Command::new(&bin).arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "DuckDB CLI not found ({bin}): run `python3 -m pip install duckdb-cli` or scripts/test.sh");
+    let ok = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "DuckDB CLI not found ({bin}): run `python3 -m pip install duckdb-cli` or scripts/test.sh"
+    );
     bin
 }
 
 fn sql(q: &str) -> Vec<Value> {
-    let out = Command::new(duckdb()).args(["-json", "-c", q]).output().unwrap();
+    let out = Command::new(duckdb())
+        .args(["-json", "-c", q])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{q}: {}", text(&out.stderr));
     let s = text(&out.stdout);
     if s.trim().is_empty() {
@@ -32,7 +41,8 @@ fn scan(args: &[&str]) {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
-const COLS: &str = "event_id, cause_id, severity, epoch_ms(event_time) AS t, caller_account_id, source_file";
+const COLS: &str =
+    "event_id, cause_id, severity, epoch_ms(event_time) AS t, caller_account_id, source_file";
 
 #[test]
 fn duckdb_reads_the_partitioned_dataset_like_a_single_file() {
@@ -41,8 +51,16 @@ fn duckdb_reads_the_partitioned_dataset_like_a_single_file() {
     let single = dir.path().join("single.parquet");
     let by_date = dir.path().join("by_date");
     let by_acct = dir.path().join("by_acct");
-    scan(&[logs.to_str().unwrap(), "--parquet", single.to_str().unwrap()]);
-    scan(&[logs.to_str().unwrap(), "--parquet-dir", by_date.to_str().unwrap()]);
+    scan(&[
+        logs.to_str().unwrap(),
+        "--parquet",
+        single.to_str().unwrap(),
+    ]);
+    scan(&[
+        logs.to_str().unwrap(),
+        "--parquet-dir",
+        by_date.to_str().unwrap(),
+    ]);
     scan(&[
         logs.to_str().unwrap(),
         "--parquet-dir",
@@ -81,7 +99,10 @@ fn duckdb_reads_the_partitioned_dataset_like_a_single_file() {
         by_date.display()
     ));
     let parts: Vec<&str> = parts.iter().filter_map(|r| r["p"].as_str()).collect();
-    assert_eq!(parts, vec!["date=2026-10-05/", "date=2026-10-06/", "date=2026-10-07/"]);
+    assert_eq!(
+        parts,
+        vec!["date=2026-10-05/", "date=2026-10-06/", "date=2026-10-07/"]
+    );
     assert!(only_final_files(&by_date).is_empty());
 }
 
@@ -101,14 +122,31 @@ fn report_over_parquet_matches_the_scan_report() {
     let logs = root().join("sample-logs");
     let single = dir.path().join("single.parquet");
     let ds = dir.path().join("ds");
-    scan(&[logs.to_str().unwrap(), "--parquet", single.to_str().unwrap()]);
-    scan(&[logs.to_str().unwrap(), "--parquet-dir", ds.to_str().unwrap()]);
+    scan(&[
+        logs.to_str().unwrap(),
+        "--parquet",
+        single.to_str().unwrap(),
+    ]);
+    scan(&[
+        logs.to_str().unwrap(),
+        "--parquet-dir",
+        ds.to_str().unwrap(),
+    ]);
     let (code, scanned, e) = report_json(&["scan", logs.to_str().unwrap()]);
     assert_eq!(code, 0, "{e}");
     for input in [single.as_path(), ds.as_path()] {
         let (code, r, e) = report_json(&["report", input.to_str().unwrap()]);
         assert_eq!(code, 0, "{e}");
-        for key in ["findings", "by_cause", "by_severity", "top_callers", "top_roles", "account_pairs", "by_day", "accounts"] {
+        for key in [
+            "findings",
+            "by_cause",
+            "by_severity",
+            "top_callers",
+            "top_roles",
+            "account_pairs",
+            "by_day",
+            "accounts",
+        ] {
             assert_eq!(r[key], scanned[key], "{}: {key}", input.display());
         }
         // The accounting describes the Parquet files read.
@@ -117,7 +155,12 @@ fn report_over_parquet_matches_the_scan_report() {
         assert_eq!(r["stats"]["files_read"], files);
         assert_eq!(r["stats"]["records"]["read"], 187);
         let notes = notes(&r);
-        assert!(notes.iter().any(|n| n.starts_with(&format!("input: {files} Parquet file(s)"))), "{notes:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with(&format!("input: {files} Parquet file(s)"))),
+            "{notes:?}"
+        );
     }
     // Both at once: rows are merged by event id.
     let (code, r, _) = report_json(&["report", single.to_str().unwrap(), ds.to_str().unwrap()]);
@@ -140,7 +183,11 @@ fn report_names_unreadable_parquet_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.parquet");
     std::fs::write(&bad, b"not parquet").unwrap();
-    let (code, r, e) = report_json(&["report", bad.to_str().unwrap(), &dir.path().join("missing").display().to_string()]);
+    let (code, r, e) = report_json(&[
+        "report",
+        bad.to_str().unwrap(),
+        &dir.path().join("missing").display().to_string(),
+    ]);
     assert_eq!(code, 1, "{e}");
     assert!(e.contains(bad.to_str().unwrap()), "{e}");
     assert!(e.contains("missing"), "{e}");
@@ -151,9 +198,18 @@ fn report_names_unreadable_parquet_and_exits_1() {
 #[test]
 fn parquet_dir_on_s3_is_refused_clearly() {
     let out = bin()
-        .args(["scan", root().join("sample-logs").to_str().unwrap(), "--parquet-dir", "s3://bucket/prefix"])
+        .args([
+            "scan",
+            root().join("sample-logs").to_str().unwrap(),
+            "--parquet-dir",
+            "s3://bucket/prefix",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("s3://bucket/prefix"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("s3://bucket/prefix"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -17,7 +17,11 @@ fn four_shards_equal_one_run() {
     // One unsharded run.
     let whole = dir.path().join("whole");
     let (out, rep) = scan_json(
-        &[logs.to_str().unwrap(), "--parquet-dir", whole.to_str().unwrap()],
+        &[
+            logs.to_str().unwrap(),
+            "--parquet-dir",
+            whole.to_str().unwrap(),
+        ],
         &report,
         None,
     );
@@ -35,7 +39,10 @@ fn four_shards_equal_one_run() {
     assert_eq!(objects.len(), 22);
     let mut expected: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     for o in &objects {
-        expected.entry(Shard::of(&o.key, 4)).or_default().insert(o.key.clone());
+        expected
+            .entry(Shard::of(&o.key, 4))
+            .or_default()
+            .insert(o.key.clone());
     }
 
     // Four shards into one shared dataset (run ids differ per shard).
@@ -45,17 +52,29 @@ fn four_shards_equal_one_run() {
     for k in 0..4u64 {
         let spec = format!("{k}/4");
         let (out, rep) = scan_json(
-            &[logs.to_str().unwrap(), "--shard", &spec, "--parquet-dir", shared.to_str().unwrap()],
+            &[
+                logs.to_str().unwrap(),
+                "--shard",
+                &spec,
+                "--parquet-dir",
+                shared.to_str().unwrap(),
+            ],
             &report,
             None,
         );
         assert_eq!(out.status.code(), Some(0), "{spec}: {}", text(&out.stderr));
         let rep = rep.unwrap();
         let mine = expected.get(&k).map_or(0, |s| s.len()) as u64;
-        assert_eq!(stat(&rep, "files_seen"), mine, "{spec}: objects of other shards are not seen");
+        assert_eq!(
+            stat(&rep, "files_seen"),
+            mine,
+            "{spec}: objects of other shards are not seen"
+        );
         seen_total += stat(&rep, "files_seen");
         assert!(
-            notes(&rep).iter().any(|n| n.starts_with(&format!("shard {spec}: {mine} of 22 objects"))),
+            notes(&rep)
+                .iter()
+                .any(|n| n.starts_with(&format!("shard {spec}: {mine} of 22 objects"))),
             "{spec}: {:?}",
             notes(&rep)
         );
@@ -78,7 +97,12 @@ fn four_shards_equal_one_run() {
     // `report` over the shards' dataset equals the unsharded count (duplicate
     // deliveries that fell into different shards are merged by event id).
     let out = bin()
-        .args(["report", shared.to_str().unwrap(), "--report-format", "json"])
+        .args([
+            "report",
+            shared.to_str().unwrap(),
+            "--report-format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -96,7 +120,17 @@ fn shards_are_stable_across_input_spellings() {
     for input in [logs.to_str().unwrap().to_string(), "logs".to_string()] {
         let out = bin()
             .current_dir(dir.path())
-            .args(["scan", &input, "--shard", "2/4", "--report", "-", "--report-format", "json", "-q"])
+            .args([
+                "scan",
+                &input,
+                "--shard",
+                "2/4",
+                "--report",
+                "-",
+                "--report-format",
+                "json",
+                "-q",
+            ])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -111,10 +145,19 @@ fn shards_are_stable_across_input_spellings() {
 fn bad_shard_values_are_usage_errors() {
     for v in ["4/4", "1", "x/2", "0/0"] {
         let out = bin()
-            .args(["scan", root().join("sample-logs").to_str().unwrap(), "--shard", v])
+            .args([
+                "scan",
+                root().join("sample-logs").to_str().unwrap(),
+                "--shard",
+                v,
+            ])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{v}");
-        assert!(text(&out.stderr).contains("--shard"), "{v}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("--shard"),
+            "{v}: {}",
+            text(&out.stderr)
+        );
     }
 }

@@ -14,7 +14,11 @@ const CRASH: &str = trailtriage::state::CRASH_ENV;
 fn clean_dataset(dir: &Path, logs: &Path) -> std::collections::BTreeMap<String, String> {
     let ds = dir.join("clean");
     let (out, _) = scan_json(
-        &[logs.to_str().unwrap(), "--parquet-dir", ds.to_str().unwrap()],
+        &[
+            logs.to_str().unwrap(),
+            "--parquet-dir",
+            ds.to_str().unwrap(),
+        ],
         &dir.join("clean.json"),
         None,
     );
@@ -48,11 +52,23 @@ fn crash_then_recover(points: &[&str]) {
         );
     }
     let (out, rep) = scan_json(&args, &report, None);
-    assert_eq!(out.status.code(), Some(0), "{points:?}: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{points:?}: {}",
+        text(&out.stderr)
+    );
     let rep = rep.unwrap();
     let got = by_event(&dataset_rows(&ds));
-    assert_eq!(got, want, "{points:?}: the recovered dataset differs from a clean run");
-    assert!(only_final_files(&ds).is_empty(), "{points:?}: {:?}", only_final_files(&ds));
+    assert_eq!(
+        got, want,
+        "{points:?}: the recovered dataset differs from a clean run"
+    );
+    assert!(
+        only_final_files(&ds).is_empty(),
+        "{points:?}: {:?}",
+        only_final_files(&ds)
+    );
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&st).unwrap()).unwrap();
     assert!(state["pending"].is_null(), "{points:?}: {state}");
     // Another run reads nothing and adds nothing.
@@ -105,7 +121,11 @@ fn killed_during_the_state_write_recovers() {
 #[test]
 fn killed_again_while_recovering_recovers() {
     // Killed mid-dataset, then killed again while redoing the pending run.
-    crash_then_recover(&["before_parquet_rename:2", "before_parquet_rename:1", "before_state_commit"]);
+    crash_then_recover(&[
+        "before_parquet_rename:2",
+        "before_parquet_rename:1",
+        "before_state_commit",
+    ]);
 }
 
 #[cfg(debug_assertions)]
@@ -128,19 +148,24 @@ fn recovery_is_reported_and_reuses_the_run_id() {
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&st).unwrap()).unwrap();
     let run_id = state["pending"]["run_id"].as_str().unwrap().to_string();
     assert_eq!(state["pending"]["objects"].as_array().unwrap().len(), 22);
-    let before: Vec<_> = trailtriage::sink::dataset::find_parquet(&[ds.clone()]).0;
+    let before: Vec<_> = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&ds)).0;
     assert!(!before.is_empty());
-    assert!(before.iter().all(|p| p.to_string_lossy().ends_with(&format!("part-{run_id}.parquet"))));
+    assert!(before.iter().all(|p| {
+        p.to_string_lossy()
+            .ends_with(&format!("part-{run_id}.parquet"))
+    }));
     let (out, rep) = scan_json(&args, &report, None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rep = rep.unwrap();
     let n = notes(&rep);
     assert!(
-        n.iter().any(|l| l.contains(&format!("recovered the interrupted run {run_id}: 22 of its 22 object(s)"))),
+        n.iter().any(|l| l.contains(&format!(
+            "recovered the interrupted run {run_id}: 22 of its 22 object(s)"
+        ))),
         "{n:?}"
     );
     // The redo overwrote the same files: no new names.
-    let after: Vec<_> = trailtriage::sink::dataset::find_parquet(&[ds.clone()]).0;
+    let after: Vec<_> = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&ds)).0;
     assert_eq!(before, after);
     assert_eq!(stat(&rep, "files_seen"), 22);
     assert_eq!(stat(&rep, "findings"), 187);
@@ -185,7 +210,13 @@ fn scheduled_runs_read_each_object_once() {
     assert_eq!(stat(&r2, "files_seen"), 0, "{r2}");
     assert_eq!(stat(&r2, "files_read"), 0);
     assert_eq!(stat(&r2, "findings"), 0);
-    assert!(notes(&r2).iter().any(|n| n.contains("22 object(s) processed by earlier runs")), "{:?}", notes(&r2));
+    assert!(
+        notes(&r2)
+            .iter()
+            .any(|n| n.contains("22 object(s) processed by earlier runs")),
+        "{:?}",
+        notes(&r2)
+    );
 
     // A newly delivered object: the third run reads exactly that one.
     let region = logs.join("AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/08");
@@ -209,7 +240,10 @@ fn scheduled_runs_read_each_object_once() {
     assert_eq!(stat(&r4, "findings"), 1);
 
     // Non-layout names are remembered exactly.
-    write(&logs.join("exports/siem.json"), &record("siem-event-1", "2026-10-08T02:00:00Z"));
+    write(
+        &logs.join("exports/siem.json"),
+        &record("siem-event-1", "2026-10-08T02:00:00Z"),
+    );
     let r5 = run();
     assert_eq!(stat(&r5, "files_seen"), 1, "{r5}");
     let r6 = run();
@@ -220,7 +254,13 @@ fn scheduled_runs_read_each_object_once() {
     assert!(only_final_files(&ds).is_empty());
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&st).unwrap()).unwrap();
     assert_eq!(state["runs"], 6);
-    assert!(state["exact"].as_array().unwrap().iter().any(|k| k == "exports/siem.json"));
+    assert!(
+        state["exact"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "exports/siem.json")
+    );
 }
 
 #[test]
@@ -229,24 +269,53 @@ fn the_state_belongs_to_one_shard_and_one_input() {
     let logs = sample_copy(dir.path());
     let st = dir.path().join("state.json");
     let report = dir.path().join("r.json");
-    let (out, _) = scan_json(&[logs.to_str().unwrap(), "--state", st.to_str().unwrap()], &report, None);
+    let (out, _) = scan_json(
+        &[logs.to_str().unwrap(), "--state", st.to_str().unwrap()],
+        &report,
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let (out, _) = scan_json(
-        &[logs.to_str().unwrap(), "--state", st.to_str().unwrap(), "--shard", "1/4"],
+        &[
+            logs.to_str().unwrap(),
+            "--state",
+            st.to_str().unwrap(),
+            "--shard",
+            "1/4",
+        ],
         &report,
         None,
     );
     assert_eq!(out.status.code(), Some(2));
     let e = text(&out.stderr);
-    assert!(e.contains(st.to_str().unwrap()) && e.contains("shard 0/1"), "{e}");
+    assert!(
+        e.contains(st.to_str().unwrap()) && e.contains("shard 0/1"),
+        "{e}"
+    );
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
-    let (out, _) = scan_json(&[other.to_str().unwrap(), "--state", st.to_str().unwrap()], &report, None);
+    let (out, _) = scan_json(
+        &[other.to_str().unwrap(), "--state", st.to_str().unwrap()],
+        &report,
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("inputs"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("inputs"),
+        "{}",
+        text(&out.stderr)
+    );
     // A damaged state file is named, never silently replaced.
     std::fs::write(&st, "{not json").unwrap();
-    let (out, _) = scan_json(&[logs.to_str().unwrap(), "--state", st.to_str().unwrap()], &report, None);
+    let (out, _) = scan_json(
+        &[logs.to_str().unwrap(), "--state", st.to_str().unwrap()],
+        &report,
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot parse the state file"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot parse the state file"),
+        "{}",
+        text(&out.stderr)
+    );
 }

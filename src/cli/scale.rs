@@ -44,6 +44,9 @@ pub(super) fn scan(
     opts: &ScanOptions,
     reporter: &Reporter,
 ) -> Result<(Vec<Finding>, Stats)> {
+    if a.remote.lookup {
+        bail!("--state, --parquet-dir and --shard read log objects; they do not apply to --lookup");
+    }
     let mut roots = Vec::new();
     for i in &a.inputs {
         if i == "-" {

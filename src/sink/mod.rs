@@ -2,6 +2,7 @@
 //! same rows.
 
 pub mod atomic;
+pub mod dataset;
 pub mod jsonl;
 pub mod parquet;
 pub mod report;

@@ -48,7 +48,11 @@ pub fn sample_copy(dir: &Path) -> PathBuf {
 
 /// Run the binary with `args` and a JSON report; returns the output and the
 /// parsed report.
-pub fn scan_json(args: &[&str], report: &Path, env: Option<(&str, &str)>) -> (Output, Option<Value>) {
+pub fn scan_json(
+    args: &[&str],
+    report: &Path,
+    env: Option<(&str, &str)>,
+) -> (Output, Option<Value>) {
     let mut c = bin();
     c.arg("scan").args(args).args([
         "--report",
@@ -84,7 +88,11 @@ pub fn by_event(rows: &[Finding]) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for r in rows {
         let prev = m.insert(r.event_id.clone(), r.cause_id.clone());
-        assert!(prev.is_none(), "duplicate event id {} in the dataset", r.event_id);
+        assert!(
+            prev.is_none(),
+            "duplicate event id {} in the dataset",
+            r.event_id
+        );
     }
     m
 }
@@ -112,12 +120,18 @@ pub fn only_final_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn stat(report: &Value, field: &str) -> u64 {
-    report["stats"][field].as_u64().unwrap_or_else(|| panic!("stats.{field} in {report}"))
+    report["stats"][field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("stats.{field} in {report}"))
 }
 
 pub fn notes(report: &Value) -> Vec<String> {
     report["notes"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
