@@ -1047,6 +1047,8 @@ mod tests {
         let d = doc(
             r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-zzz"}}}}"#,
         );
-        assert_eq!(evaluate(&d, &r), Decision::Unknown);
+        assert_eq!(eval_document(&d, &r)[0].applies(), Tri::Unknown);
+        // Denied either way (no Allow), so the decision is a plain "not allowed".
+        assert_eq!(evaluate(&d, &r), Decision::ImplicitDeny);
     }
 }
