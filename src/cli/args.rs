@@ -25,6 +25,10 @@ pub struct Cli {
     /// No progress bar and no warnings on stderr (errors still print).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Read defaults from this TOML file (default: ./trailtriage.toml when it
+    /// exists); flags on the command line win over the file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,6 +59,8 @@ pub enum ReportFormat {
     Text,
     Markdown,
     Json,
+    // One self-contained page with charts and a sortable, filterable table.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,8 +74,8 @@ pub enum ColorChoice {
 #[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct ScanArgs {
     /// Files, directories (walked recursively: .json, .json.gz, .jsonl, .ndjson, .gz) or - for stdin.
-    /// A file named here is read whatever its extension.
-    #[arg(value_name = "PATH|-", required_unless_present = "lookup")]
+    /// A file named here is read whatever its extension. Default: `inputs` of the config file.
+    #[arg(value_name = "PATH|-")]
     pub inputs: Vec<String>,
 
     /// Worker threads (default: all cores).

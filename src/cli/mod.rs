@@ -2,6 +2,7 @@
 //! run, write outputs, and map the result to an exit code.
 
 pub mod args;
+pub mod config;
 pub mod exit;
 mod remote;
 
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use args::{Cli, ColorChoice, Command, ReportFormat, ScanArgs};
@@ -25,7 +26,11 @@ use trailtriage::util::sanitize;
 
 /// Entry point used by `main`.
 pub fn main() -> Exit {
-    let cli = match Cli::try_parse() {
+    // Keep the matches: the config file fills only what the command line left unset.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -38,7 +43,7 @@ pub fn main() -> Exit {
         }
     };
     init_logging(cli.verbose, cli.quiet);
-    match run(cli) {
+    match run(cli, &matches) {
         Ok(code) => code,
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -74,9 +79,22 @@ fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-fn run(cli: Cli) -> Result<Exit> {
+fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<Exit> {
     match cli.command {
-        Command::Scan(a) => scan(a, cli.quiet),
+        Command::Scan(mut a) => {
+            if let Some(cfg) = config::load(cli.config.as_deref())?
+                && let Some(m) = matches.subcommand_matches("scan")
+            {
+                config::apply_scan(cfg, &mut a, m)?;
+            }
+            if a.inputs.is_empty() && !a.remote.lookup {
+                bail!(
+                    "an input is required: name files, directories or - on the command line, or set inputs in the [scan] table of {}",
+                    config::DEFAULT_FILE
+                );
+            }
+            scan(a, cli.quiet)
+        }
         Command::Causes { cause_id } => causes(cause_id.as_deref()),
         Command::Explain(a) => explain(a),
         Command::Completions { shell } => {
@@ -354,6 +372,7 @@ fn write_outputs(a: &ScanArgs, findings: &[Finding], stats: &Stats) -> Result<()
             ReportFormat::Text => Format::Text,
             ReportFormat::Markdown => Format::Markdown,
             ReportFormat::Json => Format::Json,
+            ReportFormat::Html => Format::Html,
         };
         let to_tty = target == "-" && std::io::stdout().is_terminal();
         let color = match a.color {

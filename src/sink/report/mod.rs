@@ -1,6 +1,7 @@
 //! The summary report: aggregated in Rust into a [`Summary`], then rendered
-//! as text, Markdown or JSON.
+//! as text, Markdown, JSON or a self-contained HTML page.
 
+mod html;
 mod markdown;
 mod text;
 
@@ -18,6 +19,8 @@ pub enum Format {
     Text,
     Markdown,
     Json,
+    /// One self-contained page (inline CSS, SVG and JS; no network fetches).
+    Html,
 }
 
 /// How many rows the "top" tables show.
@@ -53,6 +56,103 @@ pub struct PairRow {
     pub count: u64,
 }
 
+/// Failures over time, stacked by cause.
+#[derive(Debug, Serialize)]
+pub struct Timeline {
+    /// Bucket width: `hour` (spans up to 4 days), `day` (up to 400 days) or `month`.
+    pub bucket: String,
+    /// Every bucket from the first to the last event, empty ones included, in order.
+    pub rows: Vec<TimeBucket>,
+    /// Findings without an event time (in no bucket).
+    pub undated: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimeBucket {
+    /// Start of the bucket (UTC): `2026-10-05T07:00Z`, `2026-10-05` or `2026-10`.
+    pub start: String,
+    /// Findings per cause id in this bucket (absent causes omitted).
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// Bucket widths in milliseconds.
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+impl Timeline {
+    fn build(findings: &[Finding]) -> Timeline {
+        let times = findings.iter().filter_map(|f| f.event_time);
+        let (Some(lo), Some(hi)) = (times.clone().min(), times.max()) else {
+            return Timeline {
+                bucket: "day".into(),
+                rows: Vec::new(),
+                undated: findings.len() as u64,
+            };
+        };
+        let span = hi.saturating_sub(lo);
+        let bucket = if span <= 4 * DAY_MS {
+            "hour"
+        } else if span <= 400 * DAY_MS {
+            "day"
+        } else {
+            "month"
+        };
+        let key = |ms: i64| -> i64 {
+            match bucket {
+                "hour" => ms.div_euclid(HOUR_MS),
+                "day" => ms.div_euclid(DAY_MS),
+                _ => chrono::DateTime::from_timestamp_millis(ms).map_or(0, |d| {
+                    use chrono::Datelike;
+                    i64::from(d.year()) * 12 + i64::from(d.month0())
+                }),
+            }
+        };
+        let label = |k: i64| -> String {
+            match bucket {
+                "hour" => format_time_ms(k * HOUR_MS)[..13].to_string() + ":00Z",
+                "day" => format_time_ms(k * DAY_MS)[..10].to_string(),
+                _ => format!("{:04}-{:02}", k.div_euclid(12), k.rem_euclid(12) + 1),
+            }
+        };
+        let mut map: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut undated = 0;
+        for f in findings {
+            match f.event_time {
+                Some(t) => {
+                    *map.entry(key(t))
+                        .or_default()
+                        .entry(f.cause_id.clone())
+                        .or_default() += 1
+                }
+                None => undated += 1,
+            }
+        }
+        let (first, last) = (key(lo), key(hi));
+        // Fill the gaps so the axis is linear, unless absurd timestamps make
+        // the range huge: then only the buckets that have events.
+        let rows = if last - first < 5_000 {
+            (first..=last)
+                .map(|k| TimeBucket {
+                    start: label(k),
+                    counts: map.remove(&k).unwrap_or_default(),
+                })
+                .collect()
+        } else {
+            map.into_iter()
+                .map(|(k, counts)| TimeBucket {
+                    start: label(k),
+                    counts,
+                })
+                .collect()
+        };
+        Timeline {
+            bucket: bucket.into(),
+            rows,
+            undated,
+        }
+    }
+}
+
 /// Everything a report shows.
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -67,6 +167,7 @@ pub struct Summary {
     pub top_roles: Vec<CountRow>,
     pub account_pairs: Vec<PairRow>,
     pub by_day: Vec<(String, u64)>,
+    pub timeline: Timeline,
     pub perspective: BTreeMap<String, u64>,
     pub notes: Vec<String>,
     pub stats: Stats,
@@ -91,10 +192,13 @@ fn top(map: BTreeMap<String, BTreeMap<String, u64>>, n: usize) -> Vec<CountRow> 
     rows
 }
 
+/// Per cause while aggregating: count, [certain, likely, possible], example
+/// event ids, count per severity.
+type CauseAcc<'a> = (u64, [u64; 3], Vec<String>, BTreeMap<&'a str, u64>);
+
 impl Summary {
     pub fn build(findings: &[Finding], stats: &Stats) -> Summary {
-        let mut causes: BTreeMap<&str, (u64, [u64; 3], Vec<String>, BTreeMap<&str, u64>)> =
-            BTreeMap::new();
+        let mut causes: BTreeMap<&str, CauseAcc<'_>> = BTreeMap::new();
         let mut callers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut roles: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut pairs: BTreeMap<(String, String, Option<bool>), u64> = BTreeMap::new();
@@ -206,6 +310,7 @@ impl Summary {
                 stats.records.malformed
             ));
         }
+        notes.extend(stats.notes.iter().cloned());
         if let Some(n) = role_owner_only_note(findings) {
             notes.push(n);
         }
@@ -224,6 +329,7 @@ impl Summary {
             top_roles: top(roles, TOP),
             account_pairs,
             by_day: days.into_iter().collect(),
+            timeline: Timeline::build(findings),
             perspective: persp,
             notes,
             stats: stats.clone(),
@@ -286,6 +392,7 @@ pub fn render(findings: &[Finding], stats: &Stats, format: Format, style: TextSt
     match format {
         Format::Text => text::render(&s, style),
         Format::Markdown => markdown::render(&s),
+        Format::Html => html::render(&s, findings),
         Format::Json => {
             let mut out = serde_json::to_string_pretty(&s)
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
