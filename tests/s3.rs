@@ -617,14 +617,27 @@ fn wrong_credentials_fail_clearly_with_exit_2() {
         &scan_opts(Some("2026-10-01"), None),
         4,
     )
-    .err()
-    .expect("must fail");
+    .expect_err("must fail");
     assert!(matches!(e, SourceError::ListDenied { .. }), "{e}");
     assert!(
         e.to_string()
             .starts_with("s3://trail/AWSLogs/: access denied listing (SignatureDoesNotMatch)"),
         "{e}"
     );
+    // No credentials at all.
+    let out = bin()
+        .args(["scan", "s3://trail/", "--endpoint-url", &srv.endpoint()])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("s3://trail: no AWS credentials found"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure"), "no debug dump: {err}");
     // An unknown bucket is a listing failure too.
     let out = bin()
         .args([

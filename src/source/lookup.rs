@@ -39,6 +39,9 @@ pub const ASSUME_ROLE_EVENTS: [&str; 4] = [
 /// How far back LookupEvents reaches.
 pub const LOOKBACK_MS: i64 = 90 * 86_400_000;
 
+/// Retries of a failure that is transient but not a throttle.
+const TRANSIENT_RETRIES: u32 = 2;
+
 /// Largest page LookupEvents returns.
 const PAGE_SIZE: i32 = 50;
 
@@ -296,6 +299,11 @@ impl Region<'_> {
                 Ok(out) => return Ok(out),
                 Err(e) => e,
             };
+            if super::is_missing_credentials(&e) {
+                return Err(SourceError::NoCredentials {
+                    target: format!("lookup://{}", self.name),
+                });
+            }
             let code = e.code().map(str::to_string);
             let throttled = is_throttle(code.as_deref());
             if throttled {
@@ -320,7 +328,14 @@ impl Region<'_> {
                     detail: e.message().map(|m| format!(" ({m})")).unwrap_or_default(),
                 });
             }
-            if !transient || retry >= self.lo.max_retries {
+            // Throttles get the full budget; other transient failures (a dead
+            // endpoint, 5xx) a short one, so a wrong endpoint fails fast.
+            let budget = if throttled {
+                self.lo.max_retries
+            } else {
+                self.lo.max_retries.min(TRANSIENT_RETRIES)
+            };
+            if !transient || retry >= budget {
                 let reason = if transient {
                     format!("{text} (gave up after {retry} retries)")
                 } else {

@@ -51,6 +51,10 @@ pub enum SourceError {
     },
     #[error("lookup://{region}: LookupEvents failed: {reason}")]
     Lookup { region: String, reason: String },
+    #[error(
+        "{target}: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run where SSO, web identity or instance credentials exist"
+    )]
+    NoCredentials { target: String },
     #[error("no AWS region: pass --region or set AWS_REGION (or a region in the profile)")]
     NoRegion,
     #[error("cannot start the async runtime: {0}")]
@@ -184,15 +188,47 @@ pub fn is_auth_code(code: &str) -> bool {
 pub fn describe_sdk_error<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = e.code().map(str::to_string);
     let text = match (&code, e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.clone(),
-        _ => DisplayErrorContext(e).to_string(),
+        _ => error_chain(e),
     };
     (code, text)
+}
+
+/// An error and its causes on one line, `a: b: c`, each cause's first line
+/// only and without repeats (SDK errors nest the same text several times).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let t = err.to_string();
+        let t = t.lines().next().unwrap_or("").trim().to_string();
+        if !t.is_empty() && !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = err.source();
+    }
+    if parts.is_empty() {
+        DisplayErrorContext(e).to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// Whether an SDK error means no credentials could be found at all.
+pub fn is_missing_credentials<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    matches!(
+        e,
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+    ) && error_chain(e).contains("no credentials found")
 }
 
 /// What a source hands to the workers.

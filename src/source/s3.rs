@@ -414,6 +414,9 @@ async fn list_page(
             .raw_response()
             .and_then(|r| r.headers().get("x-amz-bucket-region"))
             .map(str::to_string);
+        if super::is_missing_credentials(&e) {
+            return SourceError::NoCredentials { target };
+        }
         let (code, mut text) = describe_sdk_error(&e);
         if let Some(r) = bucket_region {
             text.push_str(&format!(" (the bucket is in {r}: pass --region {r})"));
