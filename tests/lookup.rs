@@ -468,7 +468,7 @@ fn all_denied_queries_the_sts_event_source() {
 fn a_refused_region_is_a_clear_fatal_error() {
     let srv = Responder::start();
     let lo = options(&srv.endpoint(), &["us-east-1", DENIED_REGION]);
-    let e = lookup(&lo, &scan_opts(false)).err().expect("must fail");
+    let e = lookup(&lo, &scan_opts(false)).expect_err("must fail");
     assert!(matches!(e, SourceError::LookupDenied { .. }), "{e}");
     assert!(
         e.to_string().starts_with(&format!(
