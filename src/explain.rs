@@ -329,7 +329,6 @@ pub fn checklist(e: &Event<'_>, n: &Norm<'_>, inv: Option<&Inventory>) -> Vec<Li
     };
     let items = [
         assess::ITEM_ROLE,
-        assess::ITEM_IDENTITY,
         assess::ITEM_PRINCIPAL,
         assess::ITEM_TRUST_DENY,
         assess::ITEM_EXTID,
@@ -337,6 +336,7 @@ pub fn checklist(e: &Event<'_>, n: &Norm<'_>, inv: Option<&Inventory>) -> Vec<Li
         assess::ITEM_SRCID,
         assess::ITEM_SESSNAME,
         assess::ITEM_OTHER,
+        assess::ITEM_IDENTITY,
         assess::ITEM_BOUNDARY,
         assess::ITEM_SCP,
         assess::ITEM_RCP,

@@ -146,6 +146,8 @@ fn role_missing_with_typo_hint() {
         &["typo hint", "role/Deploy", "within 2 edits"],
     );
     assert!(f.needs_input.is_empty());
+    // The log-only request-shape hints are dropped once the denial is explained.
+    assert!(f.secondary_causes.is_empty(), "{:?}", f.secondary_causes);
 }
 
 #[test]

@@ -313,6 +313,14 @@ const TRUST_LAYER: &[&str] = &[
     "trust_condition_not_met",
 ];
 
+/// The request-shape hints of §4 step 6 (secondary only, possible).
+const STEP6_HINTS: &[&str] = &[
+    "external_id_missing",
+    "external_id_mismatch",
+    "mfa_required_not_provided",
+    "role_chaining_wrong_principal",
+];
+
 /// Apply step 5 to a log-only verdict (AccessDenied role assumptions only).
 /// Returns whether the inventory was used (it describes the role's or the
 /// caller's account). Deterministic: depends only on the event and the
@@ -354,8 +362,12 @@ pub fn apply_step5(
                 v.needs_input.clear();
             } else if replace {
                 let old = v.cause_id;
-                v.secondary_causes
-                    .retain(|s| s != cause && !refuted.contains(s));
+                // Step-6 hints were candidates for an unexplained denial;
+                // once the inventory explains it they are noise.
+                let settled = *conf == Confidence::Certain;
+                v.secondary_causes.retain(|s| {
+                    s != cause && !refuted.contains(s) && !(settled && STEP6_HINTS.contains(s))
+                });
                 let old_is_fallback = matches!(
                     old,
                     "cross_account_denied_ambiguous" | "same_account_denied_ambiguous"
