@@ -194,6 +194,8 @@ fn short_label(bucket: &str, start: &str) -> String {
     match bucket {
         // 2026-10-05T07:00Z -> 10-05 07:00
         "hour" if start.len() >= 16 => format!("{} {}", &start[5..10], &start[11..16]),
+        // 2026-10-05 -> 10-05 (the year is in the overview)
+        "day" if start.len() >= 10 => start[5..10].to_string(),
         _ => start.to_string(),
     }
 }
@@ -256,7 +258,14 @@ fn timeline_svg(s: &Summary) -> String {
         );
         tick += step;
     }
-    let every = (t.rows.len() / 10).max(1);
+    // Label every k-th bucket so that labels (about 6.6 px a character) do not overlap.
+    let label_px = t
+        .rows
+        .first()
+        .map_or(0, |r| short_label(&t.bucket, &r.start).chars().count()) as f64
+        * 6.6
+        + 14.0;
+    let every = ((label_px / bw).ceil() as usize).max(1);
     for (i, (r, stack)) in t.rows.iter().zip(&stacks).enumerate() {
         let x = left + i as f64 * bw + gap / 2.0;
         let total: u64 = stack.iter().sum();
@@ -764,7 +773,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .card{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:10px 12px}
 .card-label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .card-value{font-size:22px;font-weight:600;margin:2px 0}
-.card-value .range{font-size:15px;font-weight:600}
+.card-value .range{font-size:13px;font-weight:600;white-space:nowrap}
 .card-detail{font-size:12.5px;color:var(--muted);word-break:break-word}
 .sev{display:inline-block;padding:0 6px;border-radius:10px;font-size:12px;color:#fff;background:var(--info)}
 .sev-high{background:var(--high)}.sev-medium{background:var(--medium)}.sev-low{background:var(--low)}
