@@ -61,28 +61,29 @@ RESULTS=$OUT/results.txt
 : > "$RESULTS"
 measure() {
   local name=$1; shift
-  local walls=() rss=0
+  local walls=() cpus_s=() rss=0
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || {
+    /usr/bin/time -f "%e %M %U %S" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || {
       log "$name failed:"; tail -5 "$OUT/$name.stderr" >&2; return 1; }
-    read -r w m < <(tail -1 "$OUT/time.txt")
-    walls+=("$w"); [ "$m" -gt "$rss" ] && rss=$m
+    read -r w m u s < <(tail -1 "$OUT/time.txt")
+    walls+=("$w"); cpus_s+=("$(awk -v a="$u" -v b="$s" 'BEGIN {print a + b}')"); [ "$m" -gt "$rss" ] && rss=$m
   done
-  local med
+  local med cmed
   med=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$name $med $rss" >> "$RESULTS"
-  log "$name: median ${med}s of ${walls[*]}, peak RSS $((rss / 1024)) MB"
+  cmed=$(printf '%s\n' "${cpus_s[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name $med $rss $cmed" >> "$RESULTS"
+  log "$name: median ${med}s of ${walls[*]}, CPU ${cmed}s, peak RSS $((rss / 1024)) MB"
 }
 
 cpus=$(nproc)
 log "corpus: $CORPUS ($RECORDS records, $UNCOMP bytes JSON, $GZBYTES bytes gzip, expecting $EXPECTED failures)"
 
-measure floor_default "$FLOOR" "$CORPUS" "$cpus"
-measure floor_j1 "$FLOOR" "$CORPUS" 1
+measure floor_default "$FLOOR" "$CORPUS/AWSLogs" "$cpus"
+measure floor_j1 "$FLOOR" "$CORPUS/AWSLogs" 1
 for j in default 1 2 4; do
   args=(); [ "$j" != default ] && args=(-j "$j")
   [ "$j" = 4 ] && [ "$cpus" -lt 4 ] && continue
-  measure "tt_$j" "$TT" scan "$CORPUS" "${args[@]}" -q --parquet "$OUT/tt_$j.parquet" \
+  measure "tt_$j" "$TT" scan "$CORPUS/AWSLogs" "${args[@]}" -q --parquet "$OUT/tt_$j.parquet" \
     --report "$OUT/tt_$j.json" --report-format json
 done
 measure zcat bash -c "find '$CORPUS' -name '*.json.gz' -print0 | sort -z | xargs -0 zcat > /dev/null"
@@ -143,12 +144,14 @@ if [ "$SCALE" -gt 1 ]; then
     fi
   fi
   measure big_floor "$FLOOR" "$BIG" "$cpus"
+  # (the big corpus holds only copies of AWSLogs/, no manifest)
   measure big_tt "$TT" scan "$BIG" -q --parquet "$OUT/big_tt.parquet" --report "$OUT/big_tt.json" --report-format json
   FOUND[big_tt]=$(count_parquet "$OUT/big_tt.parquet")
 fi
 
 # ---------------------------------------------------------------- per-stage benches
 log "criterion per-stage benches (generated corpus and the 1x corpus)"
+export CARGO_PROFILE_BENCH_LTO=thin CARGO_PROFILE_BENCH_CODEGEN_UNITS=4  # quicker to build; same code
 cargo bench --quiet --bench stages -- --noplot --warm-up-time 1 --measurement-time 3 2>/dev/null \
   | grep -E "^[a-z_]+/|thrpt:" > "$OUT/bench_generated.txt" || true
 TT_BENCH_DIR=$CORPUS cargo bench --quiet --bench stages -- --noplot --warm-up-time 1 --measurement-time 3 2>/dev/null \
@@ -163,12 +166,12 @@ uncomp, gz, records, scale, cpus = int(uncomp), int(gz), int(records), int(scale
 found = dict(kv.split("=", 1) for kv in found.split())
 R = {}
 for line in open(res):
-    n, w, m = line.split()
-    R[n] = (float(w), int(m))
+    n, w, m, c = line.split()
+    R[n] = (float(w), int(m), float(c))
 floor = R["floor_default"][0]
 def row(label, key, size=uncomp, floor_ref=floor):
-    w, m = R[key]
-    return f"| {label} | {w:.2f} | {size / w / 1e6:,.0f} | {m / 1024:.0f} | {found.get(key, '-')} | {w / floor_ref:.2f}x |"
+    w, m, c = R[key]
+    return f"| {label} | {w:.2f} | {c:.2f} | {size / w / 1e6:,.0f} | {m / 1024:.0f} | {found.get(key, '-')} | {w / floor_ref:.2f}x | {c / R['floor_default'][2]:.2f}x |"
 cpu = "unknown"
 for l in open("/proc/cpuinfo"):
     if l.startswith("model name"):
@@ -188,8 +191,8 @@ p(f"Machine: {cpu}, {cpus} cores, {mem} GB RAM, shared with other work while mea
 p(f"Whole process, warm page cache, median of the runs; peak RSS is the largest of the runs. MB/s is uncompressed JSON per wall second. "
   f"The floor is `examples/inflate_floor.rs`: libdeflate inflates every file on the same threads and discards the bytes.\n")
 p("## Tools (default threads)\n")
-p("| what | wall s | MB/s | peak RSS MB | failures found | ratio to floor |")
-p("|---|---|---|---|---|---|")
+p("| what | wall s | CPU s (user+sys) | MB/s | peak RSS MB | failures found | wall / floor | CPU / floor |")
+p("|---|---|---|---|---|---|---|---|")
 p(row(f"inflate floor, libdeflate, {cpus} threads", "floor_default"))
 p(row(f"**trailtriage scan DIR --parquet** (default threads = {cpus})", "tt_default"))
 p(row("DuckDB CLI, explicit schema, read_json over the .gz files, to Parquet", "duckdb"))
@@ -199,14 +202,14 @@ tt = R["tt_default"][0]
 p(f"\ntrailtriage is **{R['duckdb'][0] / tt:.1f}x** faster than DuckDB and **{R['jq'][0] / tt:.1f}x** faster than jq, "
   f"at **{tt / floor:.2f}x** the inflate floor.\n")
 p("## Thread scaling\n")
-p("| threads | trailtriage wall s | MB/s | peak RSS MB | floor wall s (same threads) | ratio to floor |")
-p("|---|---|---|---|---|---|")
+p("| threads | trailtriage wall s | CPU s | MB/s | peak RSS MB | floor wall s (same threads) | wall / floor |")
+p("|---|---|---|---|---|---|---|")
 for j in ["1", "2", "4"]:
     k = f"tt_{j}"
     if k not in R: continue
     fl = R["floor_j1"][0] if j == "1" else (floor if int(j) == cpus else None)
     ratio = f"{R[k][0] / fl:.2f}x" if fl else "-"
-    p(f"| {j} | {R[k][0]:.2f} | {uncomp / R[k][0] / 1e6:,.0f} | {R[k][1] / 1024:.0f} | {fl if fl else '-'} | {ratio} |")
+    p(f"| {j} | {R[k][0]:.2f} | {R[k][2]:.2f} | {uncomp / R[k][0] / 1e6:,.0f} | {R[k][1] / 1024:.0f} | {fl if fl else '-'} | {ratio} |")
 if cpus <= 2:
     p(f"\nThe machine has {cpus} cores; more threads than cores are not measured.")
 if "big_tt" in R:
