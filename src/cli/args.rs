@@ -33,10 +33,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan CloudTrail logs and classify every failed role assumption.
     Scan(ScanArgs),
+    /// Summarize findings already written as Parquet (files or dataset
+    /// directories), without re-scanning logs.
+    Report(ReportArgs),
     /// List the cause catalogue, or print one cause in full.
     Causes {
         /// A cause id, e.g. trust_policy_principal_not_allowed.
@@ -153,6 +158,30 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub evidence: EvidenceArgs,
 
+    /// Remember processed log objects in this state file and read only new
+    /// ones (scheduled runs; idempotent even when killed). Local path.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<String>,
+
+    /// Write findings as a Hive-partitioned Parquet dataset under this
+    /// directory: one new part-RUN_ID.parquet per partition per run.
+    #[arg(long, value_name = "DIR")]
+    pub parquet_dir: Option<String>,
+
+    /// Partition columns of --parquet-dir: `date` or `date,account`.
+    #[arg(
+        long,
+        value_name = "COLS",
+        default_value = "date",
+        requires = "parquet_dir"
+    )]
+    pub partition_by: String,
+
+    /// Read only the log objects of shard K of N (0 <= K < N), chosen by a
+    /// stable hash of the object key; N runs together cover every object once.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
@@ -193,6 +222,30 @@ pub struct ExplainArgs {
     /// Refuse to inflate an object beyond this size (bytes; K, M, G suffixes).
     #[arg(long, value_name = "SIZE", default_value = "4G")]
     pub max_decompressed_size: String,
+}
+
+/// `trailtriage report`: the same report formats as `scan`, from Parquet.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Parquet files written by trailtriage, or directories (walked for *.parquet).
+    #[arg(value_name = "PARQUET_FILE_OR_DIR", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write the report to this file, or - for stdout.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub report: String,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub report_format: ReportFormat,
+
+    /// Colour in the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Exit with code 3 when a finding has at least this severity or this cause id.
+    #[arg(long, value_name = "SEVERITY|CAUSE_ID")]
+    pub fail_on: Option<String>,
 }
 
 /// Remote sources: `s3://bucket/prefix` inputs and the LookupEvents API (docs/S3.md).

@@ -5,6 +5,7 @@ pub mod args;
 pub mod config;
 pub mod exit;
 mod remote;
+mod scale;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -95,6 +96,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<Exit> {
             }
             scan(a, cli.quiet)
         }
+        Command::Report(a) => scale::report(a),
         Command::Causes { cause_id } => causes(cause_id.as_deref()),
         Command::Explain(a) => explain(a),
         Command::Completions { shell } => {
@@ -325,6 +327,10 @@ fn scan(a: ScanArgs, quiet: bool) -> Result<Exit> {
         bar,
         state: Mutex::new((0, 0, 0)),
     };
+    if scale::applies(&a) {
+        let (findings, stats) = scale::scan(&a, &opts, &reporter)?;
+        return Ok(exit_for(&findings, &stats, fail_on.as_ref()));
+    }
     let (findings, stats) = remote::scan_all(&a, &inputs, &opts, &reporter)?;
     if let Some(b) = &reporter.bar {
         b.finish_and_clear();
@@ -364,7 +370,7 @@ fn write_outputs(a: &ScanArgs, findings: &[Finding], stats: &Stats) -> Result<()
     }
     let report_target = match (&a.report, &a.parquet, &a.jsonl) {
         (Some(r), _, _) => Some(r.as_str()),
-        (None, None, None) => Some("-"),
+        (None, None, None) if a.parquet_dir.is_none() => Some("-"),
         _ => None,
     };
     if let Some(target) = report_target {
