@@ -93,7 +93,7 @@ impl Filters {
         {
             return false;
         }
-        if !self.causes.is_empty() && !self.causes.iter().any(|c| *c == f.cause_id) {
+        if !self.causes.is_empty() && !self.causes.contains(&f.cause_id) {
             return false;
         }
         true
