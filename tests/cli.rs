@@ -40,11 +40,20 @@ fn sample_logs_report_and_exit_code() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("findings   187"), "{s}");
-    assert!(s.contains("files: 22 seen = 21 read + 1 skipped + 0 failed"), "{s}");
-    assert!(s.contains("records: 2110 read = 2110 selected") || s.contains("records: 2110 read ="), "{s}");
+    assert!(
+        s.contains("files: 22 seen = 21 read + 1 skipped + 0 failed"),
+        "{s}"
+    );
+    assert!(
+        s.contains("records: 2110 read = 2110 selected") || s.contains("records: 2110 read ="),
+        "{s}"
+    );
     assert!(s.contains("cross_account_denied_ambiguous"));
     assert!(s.contains("CloudTrail-Digest file"));
-    assert!(!s.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !s.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
 }
 
 #[test]
@@ -58,13 +67,24 @@ fn broken_inputs_are_named_counted_and_the_run_goes_on() {
     std::fs::write(d.join("notjson.json"), b"this is not json").unwrap();
     std::fs::write(d.join("empty.json"), b"").unwrap();
     std::fs::write(d.join("zero.json"), br#"{"Records":[]}"#).unwrap();
-    let digest = d.join("111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261001T000000Z.json.gz");
+    let digest =
+        d.join("111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261001T000000Z.json.gz");
     std::fs::write(&digest, gz(br#"{"awsAccountId":"111122223333"}"#)).unwrap();
     std::fs::write(d.join("ignored.txt"), b"not walked").unwrap();
-    let out = run(&["scan", d.to_str().unwrap(), "--report", "-", "--report-format", "json"]);
+    let out = run(&[
+        "scan",
+        d.to_str().unwrap(),
+        "--report",
+        "-",
+        "--report-format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1), "unreadable input gives exit 1");
     let err = text(&out.stderr);
-    assert!(err.contains("truncated.json.gz") && err.contains("gunzip"), "{err}");
+    assert!(
+        err.contains("truncated.json.gz") && err.contains("gunzip"),
+        "{err}"
+    );
     assert!(err.contains("notjson.json"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let st = &v["stats"];
@@ -72,11 +92,18 @@ fn broken_inputs_are_named_counted_and_the_run_goes_on() {
     assert_eq!(st["files_read"], 2, "{st}");
     assert_eq!(st["files_skipped"], 2, "digest and empty file: {st}");
     assert_eq!(st["files_failed"], 2);
-    assert_eq!(st["records"]["read"], 2, "{st}");
-    assert_eq!(st["records"]["selected"], 1);
-    assert_eq!(st["records"]["malformed"], 1, "the broken value in notjson.json");
+    // good.json.gz: 1 record; truncated.json.gz: the 2 records before the
+    // cut are read and the cut one is malformed; notjson.json: 1 malformed value.
+    assert_eq!(st["records"]["read"], 5, "{st}");
+    assert_eq!(st["records"]["selected"], 3);
+    assert_eq!(st["records"]["malformed"], 2, "{st}");
+    assert_eq!(st["duplicates"], 2, "the same eventID three times");
+    assert!(err.contains("2 record(s) before it were read"), "{err}");
     assert_eq!(v["findings"], 1);
-    assert_eq!(v["by_cause"][0]["cause_id"], "cross_account_denied_ambiguous");
+    assert_eq!(
+        v["by_cause"][0]["cause_id"],
+        "cross_account_denied_ambiguous"
+    );
 }
 
 #[test]
@@ -98,7 +125,12 @@ fn stdin_and_jsonl_columns_match_the_schema() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&gz(DENIED.as_bytes())).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&gz(DENIED.as_bytes()))
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let line = text(&out.stdout);
@@ -111,11 +143,22 @@ fn stdin_and_jsonl_columns_match_the_schema() {
     assert_eq!(got, want, "JSONL lines carry exactly the Parquet columns");
     assert_eq!(v["source_file"], "<stdin>");
     assert_eq!(v["role_arn_source"], "error_message");
-    assert_eq!(v["target_role_arn"], "arn:aws:iam::444455556666:role/Deploy");
+    assert_eq!(
+        v["target_role_arn"],
+        "arn:aws:iam::444455556666:role/Deploy"
+    );
     assert_eq!(v["cross_account"], true);
     assert_eq!(v["trail_perspective"], "caller");
-    let sec: Vec<&str> = v["secondary_causes"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-    assert!(sec.contains(&"external_id_missing") && sec.contains(&"mfa_required_not_provided"), "{sec:?}");
+    let sec: Vec<&str> = v["secondary_causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(
+        sec.contains(&"external_id_missing") && sec.contains(&"mfa_required_not_provided"),
+        "{sec:?}"
+    );
 }
 
 #[test]
@@ -132,7 +175,10 @@ fn parquet_round_trip_equals_jsonl() {
         jl.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(out.stdout.is_empty(), "no report on stdout when outputs are given");
+    assert!(
+        out.stdout.is_empty(),
+        "no report on stdout when outputs are given"
+    );
     let back = trailtriage::sink::parquet::read_file(&pq).unwrap();
     let lines: Vec<Finding> = std::fs::read_to_string(&jl)
         .unwrap()
@@ -155,8 +201,20 @@ fn output_is_identical_whatever_the_thread_count() {
     let a = run(&["scan", logs.to_str().unwrap(), "-j1", "--jsonl", "-"]);
     let b = run(&["scan", logs.to_str().unwrap(), "-j4", "--jsonl", "-"]);
     assert_eq!(a.stdout, b.stdout);
-    let a = run(&["scan", logs.to_str().unwrap(), "-j1", "--report-format", "markdown"]);
-    let b = run(&["scan", logs.to_str().unwrap(), "-j3", "--report-format", "markdown"]);
+    let a = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "-j1",
+        "--report-format",
+        "markdown",
+    ]);
+    let b = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "-j3",
+        "--report-format",
+        "markdown",
+    ]);
     assert_eq!(a.stdout, b.stdout);
 }
 
@@ -176,7 +234,10 @@ fn filters_narrow_the_findings() {
     assert!(saml > 0 && saml < all);
     assert_eq!(count(&["--since", "2030-01-01"]), 0);
     assert_eq!(count(&["--until", "2000-01-01"]), 0);
-    assert_eq!(count(&["--since", "2026-10-05", "--until", "2026-10-08"]), all);
+    assert_eq!(
+        count(&["--since", "2026-10-05", "--until", "2026-10-08"]),
+        all
+    );
     assert!(count(&["--role", "*AWSServiceRoleFor*"]) >= 1);
     assert!(count(&["--account", "777788889999"]) < all);
     assert!(count(&["--log-region", "us-east-1"]) < all);
@@ -188,10 +249,28 @@ fn filters_narrow_the_findings() {
 #[test]
 fn fail_on_gives_exit_3() {
     let logs = root().join("sample-logs");
-    let out = run(&["scan", logs.to_str().unwrap(), "--fail-on", "high", "--report", "/dev/null"]);
+    let out = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "--fail-on",
+        "high",
+        "--report",
+        "/dev/null",
+    ]);
     assert_eq!(out.status.code(), Some(3));
-    let out = run(&["scan", logs.to_str().unwrap(), "--fail-on", "role_not_found", "--report", "/dev/null"]);
-    assert_eq!(out.status.code(), Some(0), "no role_not_found from the log alone");
+    let out = run(&[
+        "scan",
+        logs.to_str().unwrap(),
+        "--fail-on",
+        "role_not_found",
+        "--report",
+        "/dev/null",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no role_not_found from the log alone"
+    );
     let out = run(&["scan", logs.to_str().unwrap(), "--fail-on", "bogus"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--fail-on"));
@@ -201,14 +280,21 @@ fn fail_on_gives_exit_3() {
 fn usage_errors_exit_2_with_a_clear_message() {
     for (args, needle) in [
         (vec!["scan", "x", "--cause", "nope"], "--cause"),
-        (vec!["scan", "x", "--since", "yesterday"], "cannot read time"),
+        (
+            vec!["scan", "x", "--since", "yesterday"],
+            "cannot read time",
+        ),
         (vec!["scan", "x", "--account", "12"], "12-digit"),
         (vec!["scan"], "required"),
         (vec!["causes", "nope"], "unknown cause id"),
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(text(&out.stderr).contains(needle), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -230,13 +316,21 @@ fn decompression_bomb_is_stopped_with_a_message_naming_the_file() {
     let out = run(&["scan", p.to_str().unwrap(), "--max-decompressed-size", "1M"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("bomb.json.gz") && err.contains("decompression bomb"), "{err}");
+    assert!(
+        err.contains("bomb.json.gz") && err.contains("decompression bomb"),
+        "{err}"
+    );
 }
 
 #[test]
 fn broken_pipe_exits_quietly() {
     let mut child = bin()
-        .args(["scan", root().join("sample-logs").to_str().unwrap(), "--jsonl", "-"])
+        .args([
+            "scan",
+            root().join("sample-logs").to_str().unwrap(),
+            "--jsonl",
+            "-",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -247,15 +341,26 @@ fn broken_pipe_exits_quietly() {
     drop(stdout);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("error"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn real_public_logs_are_read_and_the_malformed_file_is_named() {
     let real = root().join("../shared/real-logs");
-    assert!(real.is_dir(), "shared/real-logs must sit beside the project root");
+    assert!(
+        real.is_dir(),
+        "shared/real-logs must sit beside the project root"
+    );
     let out = run(&["scan", real.to_str().unwrap(), "--jsonl", "-"]);
-    assert_eq!(out.status.code(), Some(1), "one malformed file and one sidecar");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one malformed file and one sidecar"
+    );
     let err = text(&out.stderr);
     assert!(err.contains("aws.execution.ec2-user-data.json"), "{err}");
     let rows: Vec<serde_json::Value> = text(&out.stdout)
@@ -264,16 +369,27 @@ fn real_public_logs_are_read_and_the_malformed_file_is_named() {
         .collect();
     // 4 genuine denied AssumeRole (Stratus, requestParameters null) + 1 ExpiredToken (Panther).
     assert_eq!(rows.len(), 5);
-    let stratus: Vec<&serde_json::Value> = rows.iter().filter(|r| r["error_code"] == "AccessDenied").collect();
+    let stratus: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["error_code"] == "AccessDenied")
+        .collect();
     assert_eq!(stratus.len(), 4);
     for r in stratus {
         assert_eq!(r["role_arn_source"], "error_message");
-        assert!(r["target_role_arn"].as_str().unwrap().starts_with("arn:aws:iam::"));
+        assert!(
+            r["target_role_arn"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:iam::")
+        );
         assert_eq!(r["cause_id"], "same_account_denied_ambiguous");
         assert_eq!(r["confidence"], "possible");
         assert_eq!(r["caller_type"], "IAMUser");
     }
-    assert!(rows.iter().any(|r| r["cause_id"] == "caller_credentials_expired"));
+    assert!(
+        rows.iter()
+            .any(|r| r["cause_id"] == "caller_credentials_expired")
+    );
 }
 
 #[test]
@@ -281,10 +397,16 @@ fn causes_command_lists_and_explains() {
     let out = run(&["causes"]);
     assert_eq!(out.status.code(), Some(0));
     let s = text(&out.stdout);
-    assert!(s.contains("trust_policy_principal_not_allowed") && s.contains("role_path_too_long_console"));
+    assert!(
+        s.contains("trust_policy_principal_not_allowed")
+            && s.contains("role_path_too_long_console")
+    );
     let out = run(&["causes", "scp_deny"]);
     let s = text(&out.stdout);
-    assert!(s.contains("remediation") && s.contains("service control policy"), "{s}");
+    assert!(
+        s.contains("remediation") && s.contains("service control policy"),
+        "{s}"
+    );
 }
 
 #[test]
