@@ -17,18 +17,34 @@ fn root() -> PathBuf {
 
 fn duckdb() -> String {
     let bin = std::env::var("DUCKDB").unwrap_or_else(|_| "duckdb".into());
-    let ok = Command::new(&bin).arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "DuckDB CLI not found ({bin}): run `python3 -m pip install duckdb-cli` or scripts/test.sh");
+    let ok = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "DuckDB CLI not found ({bin}): run `python3 -m pip install duckdb-cli` or scripts/test.sh"
+    );
     bin
 }
 
 fn findings_parquet(dir: &Path) -> (PathBuf, Vec<Finding>) {
     let pq = dir.join("findings.parquet");
     let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
-        .args(["scan", root().join("sample-logs").to_str().unwrap(), "--parquet", pq.to_str().unwrap()])
+        .args([
+            "scan",
+            root().join("sample-logs").to_str().unwrap(),
+            "--parquet",
+            pq.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let f = trailtriage::sink::parquet::read_file(&pq).unwrap();
     (pq, f)
 }
@@ -39,8 +55,15 @@ fn query(pq: &Path, file: &str, pre: &str) -> Vec<Value> {
         "CREATE VIEW findings AS SELECT * FROM read_parquet('{}');\n{pre}\n{sql}",
         pq.display()
     );
-    let out = Command::new(duckdb()).args(["-json", "-c", &script]).output().unwrap();
-    assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(duckdb())
+        .args(["-json", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8(out.stdout).unwrap();
     if s.trim().is_empty() {
         return Vec::new();
@@ -49,7 +72,8 @@ fn query(pq: &Path, file: &str, pre: &str) -> Vec<Value> {
 }
 
 fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| v.as_str().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX))
+    v.as_u64()
+        .unwrap_or_else(|| v.as_str().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX))
 }
 
 #[test]
@@ -76,15 +100,31 @@ fn every_duckdb_query_gives_the_right_answers() {
     assert_eq!(rows.len(), want.len());
     for r in &rows {
         let w = want[r["cause_id"].as_str().unwrap()];
-        assert_eq!((n(&r["failures"]), n(&r["certain"]), n(&r["likely"]), n(&r["possible"]), n(&r["high"])), w, "{r}");
+        assert_eq!(
+            (
+                n(&r["failures"]),
+                n(&r["certain"]),
+                n(&r["likely"]),
+                n(&r["possible"]),
+                n(&r["high"])
+            ),
+            w,
+            "{r}"
+        );
     }
-    assert!(n(&rows[0]["failures"]) >= n(&rows[1]["failures"]), "ordered by count");
+    assert!(
+        n(&rows[0]["failures"]) >= n(&rows[1]["failures"]),
+        "ordered by count"
+    );
 
     // top_callers
     let rows = query(&pq, "top_callers.sql", "");
     let mut callers: BTreeMap<String, (u64, BTreeSet<&str>)> = BTreeMap::new();
     for x in &f {
-        let k = x.caller_arn.clone().unwrap_or_else(|| format!("({})", x.caller_type));
+        let k = x
+            .caller_arn
+            .clone()
+            .unwrap_or_else(|| format!("({})", x.caller_type));
         let e = callers.entry(k).or_default();
         e.0 += 1;
         if let Some(r) = &x.target_role_arn {
@@ -106,20 +146,37 @@ fn every_duckdb_query_gives_the_right_answers() {
     let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
     for x in &f {
         *pairs
-            .entry((x.caller_account_id.clone().unwrap_or("?".into()), x.role_account_id.clone().unwrap_or("?".into())))
+            .entry((
+                x.caller_account_id.clone().unwrap_or("?".into()),
+                x.role_account_id.clone().unwrap_or("?".into()),
+            ))
             .or_default() += 1;
     }
     for r in &rows {
-        let k = (r["caller_account"].as_str().unwrap().to_string(), r["role_account"].as_str().unwrap().to_string());
+        let k = (
+            r["caller_account"].as_str().unwrap().to_string(),
+            r["role_account"].as_str().unwrap().to_string(),
+        );
         assert!(pairs.contains_key(&k), "{r}");
     }
-    let cross: u64 = rows.iter().filter(|r| r["cross_account"] == true).map(|r| n(&r["failures"])).sum();
-    assert_eq!(cross, f.iter().filter(|x| x.cross_account == Some(true)).count() as u64);
+    let cross: u64 = rows
+        .iter()
+        .filter(|r| r["cross_account"] == true)
+        .map(|r| n(&r["failures"]))
+        .sum();
+    assert_eq!(
+        cross,
+        f.iter().filter(|x| x.cross_account == Some(true)).count() as u64
+    );
 
     // new_callers_since_yesterday, pinned to the last event
     let last = f.iter().filter_map(|x| x.event_time).max().unwrap();
     let as_of = trailtriage::finding::format_time_ms(last);
-    let rows = query(&pq, "new_callers_since_yesterday.sql", &format!("SET VARIABLE as_of = TIMESTAMPTZ '{as_of}';"));
+    let rows = query(
+        &pq,
+        "new_callers_since_yesterday.sql",
+        &format!("SET VARIABLE as_of = TIMESTAMPTZ '{as_of}';"),
+    );
     let mut first: BTreeMap<&str, i64> = BTreeMap::new();
     for x in &f {
         if let (Some(c), Some(t)) = (&x.caller_arn, x.event_time) {
@@ -132,14 +189,20 @@ fn every_duckdb_query_gives_the_right_answers() {
         .filter(|(_, t)| **t > last - 86_400_000 && **t <= last)
         .map(|(c, _)| *c)
         .collect();
-    let got: BTreeSet<&str> = rows.iter().map(|r| r["caller_arn"].as_str().unwrap()).collect();
+    let got: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["caller_arn"].as_str().unwrap())
+        .collect();
     assert!(!want.is_empty());
     assert_eq!(got, want);
 
     // source_identity_sessions
     let rows = query(&pq, "source_identity_sessions.sql", "");
     let total: u64 = rows.iter().map(|r| n(&r["failures"])).sum();
-    let want = f.iter().filter(|x| x.source_identity.is_some() || x.inherited_source_identity.is_some()).count() as u64;
+    let want = f
+        .iter()
+        .filter(|x| x.source_identity.is_some() || x.inherited_source_identity.is_some())
+        .count() as u64;
     assert!(want > 0);
     assert_eq!(total, want);
 
@@ -148,7 +211,10 @@ fn every_duckdb_query_gives_the_right_answers() {
     let mut buckets: BTreeMap<(&str, i64), BTreeSet<&str>> = BTreeMap::new();
     for x in &f {
         if let (Some(c), Some(r), Some(t)) = (&x.caller_arn, &x.target_role_arn, x.event_time) {
-            buckets.entry((c, t.div_euclid(600_000))).or_default().insert(r);
+            buckets
+                .entry((c, t.div_euclid(600_000)))
+                .or_default()
+                .insert(r);
         }
     }
     let want: BTreeSet<(&str, u64)> = buckets
@@ -160,7 +226,10 @@ fn every_duckdb_query_gives_the_right_answers() {
         .iter()
         .map(|r| (r["caller_arn"].as_str().unwrap(), n(&r["distinct_roles"])))
         .collect();
-    assert!(!want.is_empty(), "sample-logs hold a role-enumeration burst");
+    assert!(
+        !want.is_empty(),
+        "sample-logs hold a role-enumeration burst"
+    );
     assert_eq!(got, want);
 }
 

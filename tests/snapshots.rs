@@ -13,7 +13,11 @@ fn sample() -> (Vec<trailtriage::Finding>, trailtriage::Stats) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // Relative path so snapshots do not depend on where the checkout lives.
     std::env::set_current_dir(&root).unwrap();
-    run_local(&[Input::Path("sample-logs".into())], &ScanOptions::default(), &Silent)
+    run_local(
+        &[Input::Path("sample-logs".into())],
+        &ScanOptions::default(),
+        &Silent,
+    )
 }
 
 #[test]
@@ -21,7 +25,14 @@ fn output_schema() {
     let s: Vec<String> = schema()
         .fields()
         .iter()
-        .map(|f| format!("{}: {}{}", f.name(), f.data_type(), if f.is_nullable() { " (nullable)" } else { "" }))
+        .map(|f| {
+            format!(
+                "{}: {}{}",
+                f.name(),
+                f.data_type(),
+                if f.is_nullable() { " (nullable)" } else { "" }
+            )
+        })
         .collect();
     insta::assert_snapshot!(s.join("\n"));
 }
@@ -35,7 +46,15 @@ fn markdown_report() {
 #[test]
 fn text_report() {
     let (f, st) = sample();
-    insta::assert_snapshot!(render(&f, &st, Format::Text, TextStyle { width: 100, color: false }));
+    insta::assert_snapshot!(render(
+        &f,
+        &st,
+        Format::Text,
+        TextStyle {
+            width: 100,
+            color: false
+        }
+    ));
 }
 
 #[test]
