@@ -202,7 +202,9 @@ impl<'a> Event<'a> {
             e.principal_tags_present = present(rp.get("principalTags"));
             e.session_policy_present = present(rp.get("policy")) || present(rp.get("policyArns"));
             e.target_principal = s(rp, "targetPrincipal");
-            e.task_policy_arn = s(rp, "taskPolicyArn");
+            // TaskPolicyArn is a PolicyDescriptorType ({"arn": ...}); accept a bare string too.
+            e.task_policy_arn = s(rp, "taskPolicyArn")
+                .or_else(|| obj(rp, "taskPolicyArn").and_then(|t| s(t, "arn")));
             e.principal_arn = s(rp, "principalArn");
         }
         if let Some(res) = v.get("resources").and_then(|r| r.as_array()) {

@@ -463,8 +463,8 @@ fn log_hint(item: &str, e: &Event<'_>, n: &Norm<'_>) -> String {
         assess::ITEM_ROLE => "needs --iam-inventory of the role's account (a missing role gives the same AccessDenied as a trust refusal)".into(),
         assess::ITEM_EXTID if !params => "requestParameters is null: whether an externalId was sent is not in the record".into(),
         assess::ITEM_EXTID => format!(
-            "request {} an externalId (its value is never logged); whether the trust requires one needs --iam-inventory",
-            if e.external_id_present { "carried" } else { "carried no" }
+            "request carried {} (its value is never logged); whether the trust requires one needs --iam-inventory",
+            if e.external_id_present { "an externalId" } else { "no externalId" }
         ),
         assess::ITEM_MFA => format!(
             "serialNumber {}; caller session mfaAuthenticated={}",
