@@ -362,6 +362,10 @@ pub fn process_bytes_slow(name: &str, raw: &[u8], opts: &ScanOptions) -> FileRes
         }
     }
     if let Some(e) = walk.error {
+        // The value that broke the walk counts as one malformed record, as
+        // in the fast path.
+        fr.counts.read += 1;
+        fr.note_malformed(walk.records.len() as u64, format!("malformed JSON: {e}"));
         fr.outcome = Outcome::Failed(format!("malformed JSON: {e}"));
     } else if walk.empty {
         fr.outcome = Outcome::Skipped("empty file".into());

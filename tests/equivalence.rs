@@ -35,6 +35,23 @@ fn fast(name: &str, raw: &[u8], opts: &ScanOptions) -> FileResult {
 fn assert_same(name: &str, raw: &[u8], opts: &ScanOptions) {
     let f = fast(name, raw, opts);
     let s = process_bytes_slow(name, raw, opts);
+    if matches!(s.outcome, trailtriage::pipeline::Outcome::Failed(_)) {
+        // A broken document: serde_json gives up on the whole top-level value,
+        // while the fast path still reads the records before the break. Both
+        // must call the object failed, and the fast path must lose nothing
+        // the slow one found.
+        assert!(
+            matches!(f.outcome, trailtriage::pipeline::Outcome::Failed(_)),
+            "{name}: slow failed ({:?}) but fast did not ({:?})",
+            s.outcome,
+            f.outcome
+        );
+        for x in &s.findings {
+            assert!(f.findings.contains(x), "{name}: fast lost {}", x.event_id);
+        }
+        assert!(f.counts.read >= s.counts.read, "{name}: records read");
+        return;
+    }
     assert_eq!(
         f.findings.len(),
         s.findings.len(),
@@ -80,10 +97,11 @@ fn sample_logs_fast_equals_slow() {
 #[test]
 fn real_logs_fast_equals_slow() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-logs");
-    if !dir.exists() {
-        eprintln!("note: {} not present, skipped", dir.display());
-        return;
-    }
+    assert!(
+        dir.is_dir(),
+        "{} must sit beside the project root (shared/real-logs)",
+        dir.display()
+    );
     // Every file, whatever its extension.
     let mut n = 0;
     let mut stack = vec![dir];
