@@ -53,9 +53,7 @@ pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
     Some((partition, account, resource))
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+use crate::source::keys::is_account_id;
 
 /// The partition a region belongs to (botocore's region patterns).
 pub fn region_partition(region: &str) -> &'static str {

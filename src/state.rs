@@ -207,23 +207,7 @@ pub fn delivery(key: &str) -> Option<(String, i64)> {
     Some((group, minutes))
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `us-east-1`, `us-gov-west-1`: dash-separated lowercase words ending in a number.
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
+use crate::source::keys::{is_account_id, is_region};
 
 fn stamp_of(minutes: i64) -> String {
     chrono::DateTime::from_timestamp(minutes.saturating_mul(60), 0)

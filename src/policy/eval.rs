@@ -343,9 +343,7 @@ fn match_patterns(p: &Patterns, value: &str, case_sensitive: bool) -> Tri {
     }
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+use crate::source::keys::is_account_id;
 
 /// `(partition, service, account, resource)` of an ARN.
 fn arn4(arn: &str) -> Option<(&str, &str, &str, &str)> {
