@@ -7,6 +7,7 @@
 #   RUNS=5 scripts/compare.sh     # more runs per figure (median is reported)
 #   SCALE=0 scripts/compare.sh    # skip the 10x corpus
 #   SCALE=5 scripts/compare.sh    # 5x instead of 10x
+#   BENCH=0 scripts/compare.sh    # skip the criterion benches (keeps earlier bench_*.txt in $OUT)
 #   GEN10=1 scripts/compare.sh    # generate the big corpus with the generator
 #                                 # (--files 1130*SCALE; ~30 min here) instead of
 #                                 # copying the 1x corpus SCALE times
@@ -150,12 +151,14 @@ if [ "$SCALE" -gt 1 ]; then
 fi
 
 # ---------------------------------------------------------------- per-stage benches
+if [ "${BENCH:-1}" = 1 ]; then
 log "criterion per-stage benches (generated corpus and the 1x corpus)"
 export CARGO_PROFILE_BENCH_LTO=thin CARGO_PROFILE_BENCH_CODEGEN_UNITS=4  # quicker to build; same code
 cargo bench --quiet --bench stages -- --noplot --warm-up-time 1 --measurement-time 3 2>/dev/null \
   | grep -E "^[a-z_]+/|thrpt:" > "$OUT/bench_generated.txt" || true
 TT_BENCH_DIR=$CORPUS cargo bench --quiet --bench stages -- --noplot --warm-up-time 1 --measurement-time 3 2>/dev/null \
   | grep -E "^[a-z_]+/|thrpt:" > "$OUT/bench_corpus.txt" || true
+fi
 
 # ---------------------------------------------------------------- report
 python3 - "$RESULTS" "$OUT" "$UNCOMP" "$GZBYTES" "$RECORDS" "$EXPECTED" "$SCALE" "$cpus" \
