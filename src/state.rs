@@ -61,6 +61,10 @@ use crate::finding::Finding;
 use crate::pipeline::{Collector, FileResult, Observer, Outcome, ScanOptions, Stats};
 use crate::select::Prefilter;
 use crate::shard::{Shard, local_key};
+use crate::sink::s3::{PutIf, S3Store, StoreError};
+use crate::source::keys::S3Url;
+use crate::source::pick::KeyPick;
+use std::sync::Arc;
 
 /// Keys delivered up to this many minutes before the high-water mark are
 /// remembered one by one; older ones are covered by the mark.
@@ -104,6 +108,11 @@ pub enum StateError {
     Version { path: PathBuf, found: u32 },
     #[error("the state file {path} has no pending run to {action}")]
     NoPending { path: PathBuf, action: &'static str },
+    #[error("state on S3: {source}")]
+    Remote {
+        #[source]
+        source: StoreError,
+    },
 }
 
 /// The processed keys of one account/region prefix.
@@ -239,6 +248,33 @@ impl State {
         minutes_of(&mark.high_water).is_some_and(|hw| t < hw - self.margin_minutes)
     }
 
+    /// Per account/region prefix of the CloudTrail layout with a mark: the
+    /// prefix and a key every unprocessed key of it sorts after (the day
+    /// directory one day before `mark - margin`, without its slash). Listings
+    /// may start after it.
+    pub fn list_floors(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (group, mark) in &self.prefixes {
+            let Some(hw) = minutes_of(&mark.high_water) else {
+                continue;
+            };
+            let segs: Vec<&str> = group.trim_end_matches('/').rsplit('/').take(3).collect();
+            let is_layout = segs.len() == 3
+                && is_region(segs[0])
+                && segs[1] == "CloudTrail"
+                && is_account_id(segs[2]);
+            if !is_layout {
+                continue;
+            }
+            let t0 = hw - self.margin_minutes - 24 * 60;
+            let Some(day) = chrono::DateTime::from_timestamp(t0.saturating_mul(60), 0) else {
+                continue;
+            };
+            out.push((group.clone(), format!("{group}{}", day.format("%Y/%m/%d"))));
+        }
+        out
+    }
+
     /// Record these keys as processed.
     pub fn record<'a>(&mut self, keys: impl IntoIterator<Item = &'a str>) {
         let mut touched = BTreeSet::new();
@@ -269,11 +305,72 @@ impl State {
     }
 }
 
-/// A state file on local disk.
+/// Where a state document lives.
+#[derive(Debug, Clone)]
+enum Location {
+    Local(PathBuf),
+    /// `s3://bucket/key`, with the ETag of the version this run read or
+    /// wrote last (`None`: no object yet).
+    S3 {
+        store: Arc<S3Store>,
+        bucket: String,
+        key: String,
+        etag: Option<String>,
+    },
+}
+
+/// A state file on local disk or a state object on S3.
 #[derive(Debug)]
 pub struct StateFile {
     path: PathBuf,
+    loc: Location,
     pub state: State,
+}
+
+fn parse_state(bytes: &[u8], path: &Path) -> Result<State, StateError> {
+    let st: State = serde_json::from_slice(bytes).map_err(|e| StateError::Parse {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if st.version != STATE_VERSION {
+        return Err(StateError::Version {
+            path: path.to_path_buf(),
+            found: st.version,
+        });
+    }
+    Ok(st)
+}
+
+fn check_owner(state: &State, path: &Path, shard: Shard, inputs: &[String]) -> Result<(), StateError> {
+    if state.shard != shard.to_string() {
+        return Err(StateError::Mismatch {
+            path: path.to_path_buf(),
+            what: "shard",
+            recorded: state.shard.clone(),
+            given: shard.to_string(),
+        });
+    }
+    let mut a = state.inputs.clone();
+    let mut b = inputs.to_vec();
+    a.sort();
+    b.sort();
+    if a != b {
+        return Err(StateError::Mismatch {
+            path: path.to_path_buf(),
+            what: "inputs",
+            recorded: state.inputs.join(", "),
+            given: inputs.join(", "),
+        });
+    }
+    Ok(())
+}
+
+fn fresh(shard: Shard, inputs: &[String]) -> State {
+    State {
+        shard: shard.to_string(),
+        inputs: inputs.to_vec(),
+        ..State::default()
+    }
 }
 
 impl StateFile {
@@ -281,24 +378,8 @@ impl StateFile {
     /// state must belong to this shard and these input roots.
     pub fn open(path: &Path, shard: Shard, inputs: &[String]) -> Result<StateFile, StateError> {
         let state = match std::fs::read(path) {
-            Ok(bytes) => {
-                let st: State = serde_json::from_slice(&bytes).map_err(|e| StateError::Parse {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                })?;
-                if st.version != STATE_VERSION {
-                    return Err(StateError::Version {
-                        path: path.to_path_buf(),
-                        found: st.version,
-                    });
-                }
-                st
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
-                shard: shard.to_string(),
-                inputs: inputs.to_vec(),
-                ..State::default()
-            },
+            Ok(bytes) => parse_state(&bytes, path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fresh(shard, inputs),
             Err(e) => {
                 return Err(StateError::Read {
                     path: path.to_path_buf(),
@@ -306,32 +387,49 @@ impl StateFile {
                 });
             }
         };
-        if state.shard != shard.to_string() {
-            return Err(StateError::Mismatch {
-                path: path.to_path_buf(),
-                what: "shard",
-                recorded: state.shard,
-                given: shard.to_string(),
-            });
-        }
-        let mut a = state.inputs.clone();
-        let mut b = inputs.to_vec();
-        a.sort();
-        b.sort();
-        if a != b {
-            return Err(StateError::Mismatch {
-                path: path.to_path_buf(),
-                what: "inputs",
-                recorded: state.inputs.join(", "),
-                given: inputs.join(", "),
-            });
-        }
+        check_owner(&state, path, shard, inputs)?;
         Ok(StateFile {
             path: path.to_path_buf(),
+            loc: Location::Local(path.to_path_buf()),
             state,
         })
     }
 
+    /// Load the state object `s3://bucket/key` (`url.prefix` is the key), or
+    /// start an empty state if there is none. Every later write is
+    /// conditional on the version read here (see [`crate::sink::s3::PutIf`]).
+    pub fn open_s3(
+        store: Arc<S3Store>,
+        url: &S3Url,
+        shard: Shard,
+        inputs: &[String],
+    ) -> Result<StateFile, StateError> {
+        let path = PathBuf::from(url.to_string());
+        if url.prefix.is_empty() || url.prefix.ends_with('/') {
+            return Err(StateError::Parse {
+                path,
+                reason: "an S3 state location needs an object key, e.g. s3://bucket/state/trailtriage.json".into(),
+            });
+        }
+        let (state, etag) = match store.get(&url.bucket, &url.prefix) {
+            Ok(Some((bytes, etag))) => (parse_state(&bytes, &path)?, etag),
+            Ok(None) => (fresh(shard, inputs), None),
+            Err(e) => return Err(StateError::Remote { source: e }),
+        };
+        check_owner(&state, &path, shard, inputs)?;
+        Ok(StateFile {
+            path,
+            loc: Location::S3 {
+                store,
+                bucket: url.bucket.clone(),
+                key: url.prefix.clone(),
+                etag,
+            },
+            state,
+        })
+    }
+
+    /// The path or URL of the state.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -379,35 +477,69 @@ impl StateFile {
         self.save("during_state_write")
     }
 
-    /// Write the state: a temporary file in the same directory, synced, then
-    /// renamed over the old one (and the directory synced).
-    fn save(&self, hook: &str) -> Result<(), StateError> {
+    /// Write the state atomically. Local: a temporary file in the same
+    /// directory, synced, then renamed over the old one (and the directory
+    /// synced). S3: one conditional PutObject of the whole document.
+    fn save(&mut self, hook: &str) -> Result<(), StateError> {
         let werr = |source| StateError::Write {
             path: self.path.clone(),
             source,
         };
-        let bytes =
+        let mut bytes =
             serde_json::to_vec_pretty(&self.state).map_err(|e| werr(std::io::Error::other(e)))?;
-        let tmp = crate::sink::atomic::temp_path(&self.path);
-        let res = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            let half = bytes.len() / 2;
-            f.write_all(&bytes[..half])?;
-            f.flush()?;
-            crash_point(hook);
-            f.write_all(&bytes[half..])?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, &self.path)?;
-            sync_dir(&self.path);
-            Ok(())
-        })();
-        res.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            werr(e)
-        })
+        bytes.push(b'\n');
+        match &mut self.loc {
+            Location::Local(path) => save_local(path, &bytes, hook).map_err(werr),
+            Location::S3 {
+                store,
+                bucket,
+                key,
+                etag,
+            } => {
+                // A kill here leaves the previous version in place: S3
+                // replaces an object only when its upload is complete.
+                crash_point(hook);
+                let cond = match etag.take() {
+                    Some(e) => PutIf::Matches(e),
+                    None => PutIf::Absent,
+                };
+                match store.put(bucket, key, bytes, &cond) {
+                    Ok(new) => {
+                        *etag = new;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // Keep the condition: a retry must not overwrite blindly.
+                        if let PutIf::Matches(old) = cond {
+                            *etag = Some(old);
+                        }
+                        Err(StateError::Remote { source: e })
+                    }
+                }
+            }
+        }
     }
+}
+
+fn save_local(path: &Path, bytes: &[u8], hook: &str) -> std::io::Result<()> {
+    let tmp = crate::sink::atomic::temp_path(path);
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        let half = bytes.len() / 2;
+        f.write_all(&bytes[..half])?;
+        f.flush()?;
+        crash_point(hook);
+        f.write_all(&bytes[half..])?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        sync_dir(path);
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
 }
 
 /// Sync the directory holding `path` so a rename survives a power cut
@@ -463,6 +595,39 @@ pub fn crash_point(point: &str) {
     if *c == *nth {
         std::process::abort();
     }
+}
+
+/// Environment variable of the failure test hook (debug builds only).
+pub const FAIL_ENV: &str = "TRAILTRIAGE_TEST_FAIL_AT";
+
+/// The failure test hook: true the N-th time (default 1st) the run reaches
+/// `POINT` when `TRAILTRIAGE_TEST_FAIL_AT=POINT[:N]`, for code paths that
+/// must clean up after an error (e.g. `upload_part`: abort the multipart
+/// upload). Debug builds only.
+#[cfg(debug_assertions)]
+pub fn fail_point(point: &str) -> bool {
+    static SPEC: std::sync::OnceLock<Option<(String, u64)>> = std::sync::OnceLock::new();
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let spec = SPEC.get_or_init(|| {
+        let v = std::env::var(FAIL_ENV).ok()?;
+        match v.split_once(':') {
+            Some((p, n)) => Some((p.to_string(), n.parse().unwrap_or(1))),
+            None => Some((v, 1)),
+        }
+    });
+    match spec {
+        Some((want, nth)) if want == point => {
+            COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == *nth
+        }
+        _ => false,
+    }
+}
+
+/// The failure test hook is compiled out of release builds.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn fail_point(_point: &str) -> bool {
+    false
 }
 
 /// The crash test hook is compiled out of release builds.
@@ -536,7 +701,8 @@ pub struct LocalRun {
 
 struct Tracking<'a> {
     inner: &'a dyn Observer,
-    names: &'a HashMap<String, String>,
+    /// The key of an object by its name.
+    key_of: &'a (dyn Fn(&str) -> Option<String> + Sync),
     settled: Mutex<Vec<String>>,
 }
 
@@ -544,10 +710,10 @@ impl Observer for Tracking<'_> {
     fn object_done(&self, r: &FileResult) {
         self.inner.object_done(r);
         if is_settled(&r.outcome)
-            && let Some(key) = self.names.get(&r.name)
+            && let Some(key) = (self.key_of)(&r.name)
             && let Ok(mut g) = self.settled.lock()
         {
-            g.push(key.clone());
+            g.push(key);
         }
         crash_point("after_files");
     }
@@ -565,9 +731,10 @@ pub fn run_objects(
         .iter()
         .map(|o| (o.path.display().to_string(), o.key.clone()))
         .collect();
+    let key_of = |n: &str| names.get(n).cloned();
     let tracking = Tracking {
         inner: observer,
-        names: &names,
+        key_of: &key_of,
         settled: Mutex::new(Vec::new()),
     };
     let mut collector = Collector::new();
@@ -587,6 +754,48 @@ pub fn run_objects(
         stats,
         settled,
     }
+}
+
+/// Process the objects under S3 URLs that `pick` wants (listing and
+/// choosing by key, before downloading) and report which are settled, keyed
+/// by [`crate::source::pick::relative_key`].
+pub fn run_s3_objects(
+    urls: &[S3Url],
+    s3: &crate::source::s3::S3Options,
+    pick: Arc<KeyPick>,
+    opts: &ScanOptions,
+    observer: &dyn Observer,
+) -> Result<(LocalRun, crate::source::s3::S3Report), crate::source::SourceError> {
+    let p2 = pick.clone();
+    let key_of = move |n: &str| p2.key_of(n);
+    let tracking = Tracking {
+        inner: observer,
+        key_of: &key_of,
+        settled: Mutex::new(Vec::new()),
+    };
+    let mut collector = Collector::new();
+    let pf = Prefilter::new(opts.select);
+    let rep = crate::source::s3::run_s3_picked(
+        urls,
+        s3,
+        Some(pick),
+        opts,
+        &pf,
+        &tracking,
+        &mut collector,
+    )?;
+    let (findings, stats) = collector.finish();
+    let mut settled = tracking.settled.into_inner().unwrap_or_default();
+    settled.sort();
+    settled.dedup();
+    Ok((
+        LocalRun {
+            findings,
+            stats,
+            settled,
+        },
+        rep,
+    ))
 }
 
 /// Add the accounting of `b` to `a` (a redone pending run and the new run

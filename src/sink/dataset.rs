@@ -24,6 +24,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::sink::s3::{S3Store, UploadKind};
+use crate::source::keys::S3Url;
 use crate::finding::Finding;
 use crate::pipeline::{Outcome, RecordCounts, Stats};
 
@@ -186,6 +188,135 @@ pub fn remove_stale(root: &Path, old_plan: &[String], written: &[String]) -> Res
         }
     }
     Ok(())
+}
+
+/// Where a dataset goes: a local directory or `s3://bucket/prefix`.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Dir(PathBuf),
+    S3 {
+        store: std::sync::Arc<S3Store>,
+        url: S3Url,
+    },
+}
+
+/// What a dataset write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The files written, relative to the dataset root.
+    pub files: Vec<String>,
+    /// S3 only: files uploaded with one PutObject, and with multipart uploads.
+    pub single_puts: u64,
+    pub multipart: u64,
+    pub parts: u64,
+}
+
+impl Destination {
+    /// `DIR` or `s3://bucket/prefix`.
+    pub fn parse(s: &str, aws: impl FnOnce() -> Result<std::sync::Arc<S3Store>, Error>) -> Result<Destination, Error> {
+        if s.starts_with("s3://") {
+            let url = S3Url::parse(s).map_err(|e| Error::Config(e.to_string()))?;
+            Ok(Destination::S3 { store: aws()?, url })
+        } else {
+            Ok(Destination::Dir(PathBuf::from(s)))
+        }
+    }
+
+    /// The directory or URL, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Destination::Dir(d) => d.display().to_string(),
+            Destination::S3 { url, .. } => url.to_string(),
+        }
+    }
+
+    /// Write one file per partition for this run (see [`write_dataset`] and
+    /// [`write_dataset_s3`]).
+    pub fn write(&self, run_id: &str, findings: &[Finding], by: PartitionBy) -> Result<Written, Error> {
+        match self {
+            Destination::Dir(d) => Ok(Written {
+                files: write_dataset(d, run_id, findings, by)?,
+                ..Written::default()
+            }),
+            Destination::S3 { store, url } => write_dataset_s3(store, url, run_id, findings, by),
+        }
+    }
+
+    /// Remove files of an earlier plan that a redo did not write again.
+    pub fn remove_stale(&self, old_plan: &[String], written: &[String]) -> Result<(), Error> {
+        match self {
+            Destination::Dir(d) => remove_stale(d, old_plan, written),
+            Destination::S3 { store, url } => {
+                let keep: HashSet<&str> = written.iter().map(String::as_str).collect();
+                for rel in old_plan.iter().filter(|r| !keep.contains(r.as_str())) {
+                    let key = s3_key(url, rel);
+                    store
+                        .delete(&url.bucket, &key)
+                        .map_err(|e| s3_err(&url.object_name(&key), e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The object key of a dataset file: the prefix as a directory, then `rel`.
+pub fn s3_key(url: &S3Url, rel: &str) -> String {
+    let p = url.prefix.trim_end_matches('/');
+    if p.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{p}/{rel}")
+    }
+}
+
+fn s3_err(name: &str, e: crate::sink::s3::StoreError) -> Error {
+    Error::Write {
+        path: PathBuf::from(name),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// [`write_dataset`] to `s3://bucket/prefix`: each file is produced straight
+/// into its upload and appears under its final key only when complete (one
+/// PutObject when small, else a multipart upload, aborted on error; see
+/// [`crate::sink::s3`]).
+pub fn write_dataset_s3(
+    store: &S3Store,
+    url: &S3Url,
+    run_id: &str,
+    findings: &[Finding],
+    by: PartitionBy,
+) -> Result<Written, Error> {
+    let mut w = Written::default();
+    for (part, idx) in partitions(findings, by) {
+        let rel = format!("{part}/{}", file_name(run_id));
+        let key = s3_key(url, &rel);
+        let name = url.object_name(&key);
+        let rows: Vec<Finding> = idx.iter().map(|&i| findings[i].clone()).collect();
+        let mut parquet_err = None;
+        let res = store.upload(&url.bucket, &key, |up| {
+            super::parquet::write_to(up, &rows).inspect_err(|e| parquet_err = Some(e.clone()))
+        });
+        match res {
+            Ok(UploadKind::Single(_)) => w.single_puts += 1,
+            Ok(UploadKind::Multipart { parts, .. }) => {
+                w.multipart += 1;
+                w.parts += parts;
+            }
+            Err(e) => {
+                return Err(match parquet_err {
+                    Some(reason) if !matches!(e, crate::sink::s3::StoreError::Request { .. }) => Error::Parquet {
+                        path: PathBuf::from(name),
+                        reason,
+                    },
+                    _ => s3_err(&name, e),
+                });
+            }
+        }
+        w.files.push(rel);
+    }
+    Ok(w)
 }
 
 /// The `*.parquet` files named or found under directories (walked

@@ -6,4 +6,5 @@ pub mod dataset;
 pub mod jsonl;
 pub mod parquet;
 pub mod report;
+pub mod s3;
 pub mod schema;

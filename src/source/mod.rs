@@ -10,6 +10,7 @@
 
 pub mod keys;
 pub mod lookup;
+pub mod pick;
 pub mod s3;
 
 use std::sync::Arc;
@@ -119,6 +120,20 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n.max(1)));
     }
     loader.load().await
+}
+
+/// An S3 client for these settings: path-style addressing with a custom
+/// endpoint, `us-east-1` when no region is configured (S3 needs one to sign).
+pub async fn s3_client(o: &AwsOptions) -> aws_sdk_s3::Client {
+    let conf = load_config(o).await;
+    let mut b = aws_sdk_s3::config::Builder::from(&conf);
+    if o.endpoint_url.is_some() || conf.endpoint_url().is_some() {
+        b = b.force_path_style(true);
+    }
+    if conf.region().is_none() {
+        b = b.region(aws_sdk_s3::config::Region::from_static("us-east-1"));
+    }
+    aws_sdk_s3::Client::from_conf(b.build())
 }
 
 /// Counts the SDK's retries: an interceptor sees every execution once and

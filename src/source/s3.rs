@@ -23,6 +23,7 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::keys::{self, Level, S3Url};
+use super::pick::KeyPick;
 use super::{AwsOptions, Item, RetryCounter, SourceError, describe_sdk_error, drive, is_auth_code};
 use crate::filter::Filters;
 use crate::pipeline::{
@@ -147,6 +148,8 @@ enum Leaf {
         first: Option<NaiveDate>,
         last: NaiveDate,
     },
+    /// Keys under a region prefix after `start_after` (a `--state` floor).
+    After { prefix: String, start_after: String },
 }
 
 struct Ctx {
@@ -156,6 +159,8 @@ struct Ctx {
     sem: Arc<Semaphore>,
     counters: Arc<Counters>,
     max_size: u64,
+    /// Which objects to fetch (`--shard`, `--state`); `None`: every one.
+    pick: Option<Arc<KeyPick>>,
 }
 
 /// Scan the given S3 URLs into `collector`. Per-object problems become failed
@@ -163,6 +168,20 @@ struct Ctx {
 pub fn run_s3(
     urls: &[S3Url],
     s3: &S3Options,
+    opts: &ScanOptions,
+    pf: &Prefilter,
+    observer: &dyn Observer,
+    collector: &mut Collector,
+) -> Result<S3Report, SourceError> {
+    run_s3_picked(urls, s3, None, opts, pf, observer, collector)
+}
+
+/// [`run_s3`], fetching only the objects `pick` wants (decided by key,
+/// before downloading; the others are neither fetched nor counted as seen).
+pub fn run_s3_picked(
+    urls: &[S3Url],
+    s3: &S3Options,
+    pick: Option<Arc<KeyPick>>,
     opts: &ScanOptions,
     pf: &Prefilter,
     observer: &dyn Observer,
@@ -202,6 +221,7 @@ pub fn run_s3(
                     sem: sem.clone(),
                     counters: c2.clone(),
                     max_size,
+                    pick: pick.clone(),
                 });
                 scan_url(ctx, &window).await?;
             }
@@ -228,7 +248,8 @@ pub fn run_s3(
 }
 
 async fn scan_url(ctx: Arc<Ctx>, window: &Window) -> Result<(), SourceError> {
-    let leaves = if window.prunes() {
+    let floors = ctx.pick.as_ref().is_some_and(|p| p.has_floors());
+    let leaves = if window.prunes() || floors {
         let start = keys::level_of(&ctx.url.prefix);
         match discover(&ctx, window, start).await? {
             Some(leaves) => {
@@ -329,7 +350,13 @@ async fn expand(
                 }
             }
         }
-        Level::Region(p) => e.leaves.extend(region_leaves(&p, w)),
+        Level::Region(p) => match ctx.pick.as_ref().and_then(|k| k.floor(&ctx.url.bucket, &p)) {
+            Some(f) if w.dates.is_none() => e.leaves.push(Leaf::After {
+                start_after: f.to_string(),
+                prefix: p,
+            }),
+            _ => e.leaves.extend(region_leaves(&p, w)),
+        },
         Level::Full(p) => e.leaves.push(Leaf::All(p)),
     }
     Ok(e)
@@ -454,6 +481,10 @@ async fn list_leaf(ctx: Arc<Ctx>, leaf: Leaf) -> Result<(), SourceError> {
             });
             (region_prefix.clone(), sa, Some(*last))
         }
+        Leaf::After {
+            prefix,
+            start_after,
+        } => (prefix.clone(), Some(start_after.clone()), None),
     };
     let mut token = None;
     loop {
@@ -477,6 +508,13 @@ async fn list_leaf(ctx: Arc<Ctx>, leaf: Leaf) -> Result<(), SourceError> {
 }
 
 async fn dispatch(ctx: &Arc<Ctx>, key: &str, size: Option<i64>) {
+    if let Some(pick) = &ctx.pick
+        && !key.ends_with('/')
+        && (key == ctx.url.prefix || wanted_extension(Path::new(key)))
+        && !pick.wants(&ctx.url, key)
+    {
+        return;
+    }
     let name = ctx.url.object_name(key);
     if let Some(why) = skip_reason_by_name(&name) {
         bump(&ctx.counters.skipped_by_key);
