@@ -196,14 +196,26 @@ fn report_names_unreadable_parquet_and_exits_1() {
 }
 
 #[test]
-fn parquet_dir_on_s3_is_refused_clearly() {
+fn parquet_dir_on_an_unreachable_s3_fails_clearly() {
+    // Nothing listens on port 9 of 127.0.0.1 (the tests never reach AWS);
+    // tests/s3_scale.rs writes datasets to a real S3-compatible server.
     let out = bin()
         .args([
             "scan",
             root().join("sample-logs").to_str().unwrap(),
             "--parquet-dir",
             "s3://bucket/prefix",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
         ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/trailtriage-test")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

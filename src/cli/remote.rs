@@ -11,13 +11,13 @@ use trailtriage::pipeline::{
 use trailtriage::select::Prefilter;
 use trailtriage::source::AwsOptions;
 use trailtriage::source::lookup::{LookupOptions, run_lookup};
-use trailtriage::source::s3::{S3Options, parse_urls, run_s3};
+use trailtriage::source::s3::{S3Options, S3Report, parse_urls, run_s3};
 
 fn is_s3(i: &Input) -> bool {
     matches!(i, Input::Path(p) if p.to_str().is_some_and(|s| s.starts_with("s3://")))
 }
 
-fn aws_options(r: &RemoteArgs) -> AwsOptions {
+pub(super) fn aws_options(r: &RemoteArgs) -> AwsOptions {
     AwsOptions {
         profile: r.profile.clone(),
         region: r.region.first().cloned(),
@@ -62,21 +62,7 @@ pub(super) fn scan_all(
         };
         let rep = run_s3(&urls, &s3, opts, &pf, observer, &mut collector)?;
         tracing::info!(?rep, "S3 source done");
-        notes.push(format!(
-            "S3: {} keys listed in {} requests ({}), {} objects fetched ({} bytes), {} skipped by key, {} failed, {} retries",
-            rep.keys_listed,
-            rep.list_requests,
-            if rep.pruned {
-                "only the CloudTrail prefixes in the account, region and date window"
-            } else {
-                "the whole prefix"
-            },
-            rep.objects_fetched,
-            rep.bytes_fetched,
-            rep.skipped_by_key,
-            rep.objects_failed,
-            rep.retries
-        ));
+        notes.push(s3_note(&rep));
     }
     if r.lookup {
         let lo = LookupOptions {
@@ -99,4 +85,23 @@ pub(super) fn scan_all(
     let (findings, mut stats) = collector.finish();
     stats.notes.extend(notes);
     Ok((findings, stats))
+}
+
+/// The report's line about what the S3 source did.
+pub(super) fn s3_note(rep: &S3Report) -> String {
+    format!(
+        "S3: {} keys listed in {} requests ({}), {} objects fetched ({} bytes), {} skipped by key, {} failed, {} retries",
+        rep.keys_listed,
+        rep.list_requests,
+        if rep.pruned {
+            "only the CloudTrail prefixes in the account, region and date window"
+        } else {
+            "the whole prefix"
+        },
+        rep.objects_fetched,
+        rep.bytes_fetched,
+        rep.skipped_by_key,
+        rep.objects_failed,
+        rep.retries
+    )
 }

@@ -6,21 +6,27 @@
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
 use super::args::{ColorChoice, ReportArgs, ReportFormat, ScanArgs};
 use super::exit::Exit;
+use super::remote::{aws_options, s3_note};
 use super::{FailOn, Reporter, exit_for, terminal_width, write_outputs, write_stdout};
 use trailtriage::finding::Finding;
-use trailtriage::pipeline::{ScanOptions, Stats};
+use trailtriage::pipeline::{FileResult, ScanOptions, Stats};
 use trailtriage::shard::{Shard, summary_line};
 use trailtriage::sink::atomic;
-use trailtriage::sink::dataset::{self, PartitionBy};
+use trailtriage::sink::dataset::{self, Destination, PartitionBy};
+use trailtriage::sink::s3::S3Store;
+use trailtriage::source::keys::S3Url;
+use trailtriage::source::pick::KeyPick;
+use trailtriage::source::s3::S3Options;
 use trailtriage::sink::report::{self, Format, TextStyle};
 use trailtriage::state::{
-    LocalObject, PendingRun, StateFile, canonical_roots, list_local, merge_stats, new_run_id,
-    run_objects,
+    LocalObject, LocalRun, PendingRun, State, StateFile, canonical_roots, list_local, merge_stats,
+    new_run_id, run_objects, run_s3_objects,
 };
 
 /// Whether this scan uses the incremental / partitioned / sharded path.
@@ -28,13 +34,103 @@ pub(super) fn applies(a: &ScanArgs) -> bool {
     a.state.is_some() || a.parquet_dir.is_some() || a.shard.is_some()
 }
 
-fn local_only(flag: &str, value: &str) -> Result<PathBuf> {
-    if value.starts_with("s3://") {
-        bail!(
-            "{flag} {value}: S3 locations are not supported yet for {flag}; give a local path (see docs/SCALE.md)"
-        );
+/// Where the log objects of a scaled run come from.
+enum Source {
+    /// Local files of this shard, and problems met while walking.
+    Local {
+        mine: Vec<LocalObject>,
+        problems: Vec<FileResult>,
+    },
+    /// S3 URLs; objects are chosen by key while listing.
+    S3 { urls: Vec<S3Url>, s3: S3Options },
+}
+
+impl Source {
+    /// Redo the objects of an interrupted run. Returns the run and how many
+    /// of its objects were found again.
+    fn redo(
+        &self,
+        keys: &[String],
+        state: &State,
+        shard: Shard,
+        opts: &ScanOptions,
+        reporter: &Reporter,
+        notes: &mut Vec<String>,
+    ) -> Result<(LocalRun, usize)> {
+        match self {
+            Source::Local { mine, .. } => {
+                let want: HashSet<&str> = keys.iter().map(String::as_str).collect();
+                let redo: Vec<LocalObject> = mine
+                    .iter()
+                    .filter(|o| want.contains(o.key.as_str()))
+                    .cloned()
+                    .collect();
+                Ok((run_objects(&redo, Vec::new(), opts, reporter), redo.len()))
+            }
+            Source::S3 { urls, s3 } => {
+                let pick = Arc::new(KeyPick::only(shard, keys).with_floors(urls, state));
+                let (run, rep) = run_s3_objects(urls, s3, pick.clone(), opts, reporter)?;
+                tracing::info!(?rep, "S3 source (redo) done");
+                notes.push(s3_note(&rep));
+                Ok((run, usize::try_from(pick.taken()).unwrap_or(usize::MAX)))
+            }
+        }
     }
-    Ok(PathBuf::from(value))
+
+    /// Read the objects of this shard that the state (if any) does not cover.
+    fn fresh(
+        &mut self,
+        state: Option<&StateFile>,
+        shard: Shard,
+        opts: &ScanOptions,
+        reporter: &Reporter,
+        notes: &mut Vec<String>,
+    ) -> Result<LocalRun> {
+        match self {
+            Source::Local { mine, problems } => {
+                let mine = std::mem::take(mine);
+                let (todo, done): (Vec<LocalObject>, Vec<LocalObject>) = match state {
+                    Some(sf) => mine
+                        .into_iter()
+                        .partition(|o| !sf.state.is_processed(&o.key)),
+                    None => (mine, Vec::new()),
+                };
+                if let Some(sf) = state {
+                    notes.push(format!(
+                        "state {}: {} object(s) processed by earlier runs were not read again (not counted as seen); {} new",
+                        sf.path().display(),
+                        done.len(),
+                        todo.len()
+                    ));
+                }
+                Ok(run_objects(&todo, std::mem::take(problems), opts, reporter))
+            }
+            Source::S3 { urls, s3 } => {
+                let mut pick = KeyPick::new(shard, state.map(|sf| &sf.state));
+                if let Some(sf) = state {
+                    pick = pick.with_floors(urls, &sf.state);
+                }
+                let pick = Arc::new(pick);
+                let (run, rep) = run_s3_objects(urls, s3, pick.clone(), opts, reporter)?;
+                tracing::info!(?rep, "S3 source done");
+                if !shard.is_all() {
+                    let total = pick.considered();
+                    notes.push(summary_line(shard, total - pick.other_shards(), total));
+                }
+                if let Some(sf) = state {
+                    notes.push(format!(
+                        "state {}: {} object(s) processed by earlier runs were not read again (not counted as seen; listings of {} account/region prefix(es) started after the state's marks); {} new",
+                        sf.path().display(),
+                        pick.already_processed(),
+                        sf.state.list_floors().len(),
+                        pick.taken()
+                    ));
+                }
+                notes.push(s3_note(&rep));
+                Ok(run)
+            }
+        }
+    }
 }
 
 /// Scan with `--state`, `--parquet-dir` and/or `--shard`, write every output
@@ -48,14 +144,21 @@ pub(super) fn scan(
         bail!("--state, --parquet-dir and --shard read log objects; they do not apply to --lookup");
     }
     let mut roots = Vec::new();
+    let mut urls = Vec::new();
     for i in &a.inputs {
         if i == "-" {
             bail!("--state, --parquet-dir and --shard need files or directories, not stdin (-)");
         }
-        roots.push(local_only(
-            "an input with --state/--parquet-dir/--shard",
-            i,
-        )?);
+        if i.starts_with("s3://") {
+            urls.push(S3Url::parse(i)?);
+        } else {
+            roots.push(PathBuf::from(i));
+        }
+    }
+    if !urls.is_empty() && !roots.is_empty() {
+        bail!(
+            "--state, --parquet-dir and --shard take either local paths or s3:// URLs in one run, not both (one state per input root)"
+        );
     }
     let shard = a
         .shard
@@ -64,26 +167,67 @@ pub(super) fn scan(
         .transpose()?
         .unwrap_or(Shard::ALL);
     let by = PartitionBy::parse(&a.partition_by)?;
-    let dataset_dir = a
-        .parquet_dir
-        .as_deref()
-        .map(|d| local_only("--parquet-dir", d))
-        .transpose()?;
-    let mut state = match a.state.as_deref() {
-        Some(s) => {
-            let p = local_only("--state", s)?;
-            Some(StateFile::open(&p, shard, &canonical_roots(&roots))?)
+    let aws = aws_options(&a.remote);
+    let mut store: Option<Arc<S3Store>> = None;
+    let mut get_store = || -> Result<Arc<S3Store>> {
+        if let Some(s) = &store {
+            return Ok(s.clone());
         }
+        let s = Arc::new(S3Store::new(&aws)?);
+        store = Some(s.clone());
+        Ok(s)
+    };
+    let dataset = match a.parquet_dir.as_deref() {
+        Some(d) if d.starts_with("s3://") => Some(Destination::S3 {
+            url: S3Url::parse(d)?,
+            store: get_store()?,
+        }),
+        Some(d) => Some(Destination::Dir(PathBuf::from(d))),
+        None => None,
+    };
+    let inputs: Vec<String> = if urls.is_empty() {
+        canonical_roots(&roots)
+    } else {
+        urls.iter().map(|u| u.to_string()).collect()
+    };
+    let mut state = match a.state.as_deref() {
+        Some(s) if s.starts_with("s3://") => Some(StateFile::open_s3(
+            get_store()?,
+            &S3Url::parse(s)?,
+            shard,
+            &inputs,
+        )?),
+        Some(s) => Some(StateFile::open(Path::new(s), shard, &inputs)?),
         None => None,
     };
 
-    let (objects, problems) = list_local(&roots);
-    let total = objects.len() as u64;
-    let mine: Vec<LocalObject> = objects.into_iter().filter(|o| shard.owns(&o.key)).collect();
     let mut notes = Vec::new();
-    if !shard.is_all() {
-        notes.push(summary_line(shard, mine.len() as u64, total));
-    }
+    let mut source = if urls.is_empty() {
+        let (objects, problems) = list_local(&roots);
+        let total = objects.len() as u64;
+        let mine: Vec<LocalObject> = objects.into_iter().filter(|o| shard.owns(&o.key)).collect();
+        if !shard.is_all() {
+            notes.push(summary_line(shard, mine.len() as u64, total));
+        }
+        Source::Local { mine, problems }
+    } else {
+        if a.remote.s3_concurrency == 0 {
+            bail!("--s3-concurrency must be at least 1");
+        }
+        if a.remote.region.len() > 1 {
+            bail!(
+                "--region is given {} times: S3 takes one region (several are for --lookup only)",
+                a.remote.region.len()
+            );
+        }
+        Source::S3 {
+            urls,
+            s3: S3Options {
+                aws: aws.clone(),
+                concurrency: a.remote.s3_concurrency,
+            },
+        }
+    };
 
     let mut findings: Vec<Finding> = Vec::new();
     let mut stats = Stats::default();
@@ -92,14 +236,15 @@ pub(super) fn scan(
     if let Some(sf) = state.as_mut()
         && let Some(pending) = sf.pending().cloned()
     {
-        let want: HashSet<&str> = pending.objects.iter().map(String::as_str).collect();
-        let redo: Vec<LocalObject> = mine
-            .iter()
-            .filter(|o| want.contains(o.key.as_str()))
-            .cloned()
-            .collect();
-        let run = run_objects(&redo, Vec::new(), opts, reporter);
-        if let Some(dir) = &dataset_dir {
+        let (run, found) = source.redo(
+            &pending.objects,
+            &sf.state,
+            shard,
+            opts,
+            reporter,
+            &mut notes,
+        )?;
+        if let Some(dest) = &dataset {
             let plan = dataset::planned_outputs(&run.findings, by, &pending.run_id);
             let mut union: Vec<String> = pending.outputs.clone();
             union.extend(plan.iter().cloned());
@@ -108,14 +253,14 @@ pub(super) fn scan(
             if union != pending.outputs {
                 sf.replan(union.clone())?;
             }
-            let written = dataset::write_dataset(dir, &pending.run_id, &run.findings, by)?;
-            dataset::remove_stale(dir, &union, &written)?;
+            let written = dest.write(&pending.run_id, &run.findings, by)?;
+            dest.remove_stale(&union, &written.files)?;
         }
         sf.commit()?;
         notes.push(format!(
             "state: recovered the interrupted run {}: {} of its {} object(s) read again, outputs rewritten under the same names",
             pending.run_id,
-            redo.len(),
+            found,
             pending.objects.len()
         ));
         findings.extend(run.findings);
@@ -123,24 +268,10 @@ pub(super) fn scan(
     }
 
     // New objects.
-    let (todo, done): (Vec<LocalObject>, Vec<LocalObject>) = match &state {
-        Some(sf) => mine
-            .into_iter()
-            .partition(|o| !sf.state.is_processed(&o.key)),
-        None => (mine, Vec::new()),
-    };
-    if let Some(sf) = &state {
-        notes.push(format!(
-            "state {}: {} object(s) processed by earlier runs were not read again (not counted as seen); {} new",
-            sf.path().display(),
-            done.len(),
-            todo.len()
-        ));
-    }
-    let run = run_objects(&todo, problems, opts, reporter);
+    let run = source.fresh(state.as_ref(), shard, opts, reporter, &mut notes)?;
     let run_id = new_run_id(shard);
     if let Some(sf) = state.as_mut() {
-        let outputs = match &dataset_dir {
+        let outputs = match &dataset {
             Some(_) => dataset::planned_outputs(&run.findings, by, &run_id),
             None => Vec::new(),
         };
@@ -150,12 +281,19 @@ pub(super) fn scan(
             outputs,
         })?;
     }
-    if let Some(dir) = &dataset_dir {
-        let written = dataset::write_dataset(dir, &run_id, &run.findings, by)?;
+    if let Some(dest) = &dataset {
+        let written = dest.write(&run_id, &run.findings, by)?;
+        let how = match dest {
+            Destination::S3 { .. } => format!(
+                " ({} with one PutObject, {} multipart upload(s) of {} part(s) in all)",
+                written.single_puts, written.multipart, written.parts
+            ),
+            Destination::Dir(_) => String::new(),
+        };
         notes.push(format!(
-            "dataset {}: run {run_id} wrote {} file(s)",
-            dir.display(),
-            written.len()
+            "dataset {}: run {run_id} wrote {} file(s){how}",
+            dest.name(),
+            written.files.len()
         ));
     }
     findings.extend(run.findings);

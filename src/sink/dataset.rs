@@ -273,7 +273,7 @@ pub fn s3_key(url: &S3Url, rel: &str) -> String {
 fn s3_err(name: &str, e: crate::sink::s3::StoreError) -> Error {
     Error::Write {
         path: PathBuf::from(name),
-        source: std::io::Error::other(e.to_string()),
+        source: std::io::Error::other(e.reason()),
     }
 }
 

@@ -60,6 +60,20 @@ pub enum StoreError {
     Writer { name: String, reason: String },
 }
 
+impl StoreError {
+    /// The message without the object's name (for errors that name it).
+    pub fn reason(&self) -> String {
+        match self {
+            StoreError::Request { op, reason, .. } => format!("{op} failed: {reason}"),
+            StoreError::Conflict { reason, .. } => format!(
+                "the object changed since this run read it ({reason}): another process is writing it"
+            ),
+            StoreError::Writer { reason, .. } => reason.clone(),
+            StoreError::Runtime(e) => e.to_string(),
+        }
+    }
+}
+
 /// The condition of a PutObject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutIf {

@@ -135,3 +135,5 @@ pub fn notes(report: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+pub mod s3;
