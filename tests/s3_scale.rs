@@ -521,3 +521,37 @@ fn a_concurrent_writer_of_the_state_is_detected() {
         .to_string();
     assert!(e.contains("needs an object key"), "{e}");
 }
+
+#[test]
+fn report_reads_a_dataset_on_s3() {
+    let srv = S3sFs::start();
+    trail(&srv);
+    srv.bucket_dir("findings");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let (out, _) = srv.scan_json(&["s3://trail/", "--parquet-dir", "s3://findings/ds"], &report, &[]);
+    ok(&out, "scan");
+    let ds = srv.root.path().join("findings/ds");
+    let files = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&ds)).0;
+    // Names query engines skip are skipped here too.
+    put(&ds, "_SUCCESS", b"");
+    put(&ds, "date=2026-10-05/.part-x.parquet.tmp", b"partial");
+    put(&ds, "_tmp/part-y.parquet", b"not parquet");
+    let run = |input: &str| -> serde_json::Value {
+        let out = srv.bin().args(["report", input, "--report-format", "json"]).output().unwrap();
+        ok(&out, input);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let remote = run("s3://findings/ds");
+    let local = run(ds.to_str().unwrap());
+    assert_eq!(remote["findings"], 187);
+    assert_eq!(stat(&remote, "files_read"), files.len() as u64);
+    assert_eq!(stat(&remote, "files_failed"), 0);
+    assert_eq!(remote["findings"], local["findings"]);
+    assert_eq!(remote["stats"]["records"], local["stats"]["records"]);
+    // A damaged object is named and the exit code is 1.
+    put(&ds, "date=2026-10-05/part-bad.parquet", b"PAR1 not really");
+    let out = srv.bin().args(["report", "s3://findings/ds/"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("s3://findings/ds/date=2026-10-05/part-bad.parquet"), "{}", text(&out.stderr));
+}

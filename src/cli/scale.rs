@@ -312,7 +312,18 @@ pub(super) fn scan(
 /// `trailtriage report PARQUET_FILE_OR_DIR...`
 pub(super) fn report(a: ReportArgs) -> Result<Exit> {
     let fail_on = a.fail_on.as_deref().map(FailOn::parse).transpose()?;
-    let (findings, mut stats, _) = dataset::read_findings(&a.inputs);
+    // S3 inputs use the default AWS chain (AWS_PROFILE, AWS_REGION,
+    // AWS_ENDPOINT_URL, ...).
+    let store = if a
+        .inputs
+        .iter()
+        .any(|p| p.to_string_lossy().starts_with("s3://"))
+    {
+        Some(S3Store::new(&trailtriage::source::AwsOptions::default())?)
+    } else {
+        None
+    };
+    let (findings, mut stats, _) = dataset::read_findings_with(&a.inputs, store.as_ref());
     stats.notes.push(format!(
         "input: {} Parquet file(s) written by trailtriage ({} read, {} unreadable) with {} row(s); no logs were scanned, so file and record counts describe the Parquet files and their rows",
         stats.files_seen, stats.files_read, stats.files_failed, stats.records.read

@@ -386,10 +386,81 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<(String, String
 /// Rows are sorted like a scan's and deduplicated by event id (a dataset
 /// and a single-file output of the same run may both be named).
 pub fn read_findings(inputs: &[PathBuf]) -> (Vec<Finding>, Stats, Vec<(String, Outcome)>) {
-    let (files, problems) = find_parquet(inputs);
+    read_findings_with(inputs, None)
+}
+
+/// The `*.parquet` objects under an S3 prefix (or the object it names),
+/// skipping names that start with `.` or `_` below the prefix, like the
+/// directory walk.
+pub fn find_parquet_s3(store: &S3Store, url: &S3Url) -> Result<Vec<String>, String> {
+    let keys = store.list(url).map_err(|e| e.reason())?;
+    let base = crate::source::pick::key_base(url);
+    let mut out: Vec<String> = keys
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            if *k == url.prefix {
+                return true;
+            }
+            let rel = k.strip_prefix(&base).unwrap_or(k);
+            k.ends_with(".parquet")
+                && !rel
+                    .split('/')
+                    .any(|seg| seg.starts_with('.') || seg.starts_with('_'))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// [`read_findings`], with `s3://bucket/prefix` inputs read through `store`
+/// (every Parquet object under the prefix; the store is needed when an
+/// input is an S3 URL).
+pub fn read_findings_with(
+    inputs: &[PathBuf],
+    store: Option<&S3Store>,
+) -> (Vec<Finding>, Stats, Vec<(String, Outcome)>) {
+    let (local, remote): (Vec<PathBuf>, Vec<PathBuf>) = inputs
+        .iter()
+        .cloned()
+        .partition(|p| !p.to_string_lossy().starts_with("s3://"));
+    let (files, mut problems) = find_parquet(&local);
     let mut stats = Stats::default();
     let mut outcomes = Vec::new();
     let mut all = Vec::new();
+    for r in &remote {
+        let name = r.to_string_lossy().into_owned();
+        let listed = match (S3Url::parse(&name), store) {
+            (Err(e), _) => Err(e.to_string()),
+            (Ok(_), None) => Err("no S3 client for this input".to_string()),
+            (Ok(url), Some(s)) => find_parquet_s3(s, &url).map(|keys| (url, keys, s)),
+        };
+        let (url, keys, s) = match listed {
+            Ok(x) => x,
+            Err(why) => {
+                problems.push((name, why));
+                continue;
+            }
+        };
+        for key in keys {
+            let oname = url.object_name(&key);
+            stats.files_seen += 1;
+            match s.read_parquet(&url.bucket, &key) {
+                Ok((rows, size)) => {
+                    stats.files_read += 1;
+                    stats.compressed_bytes += size;
+                    stats.records = add_counts(stats.records, rows.len() as u64);
+                    all.extend(rows);
+                    outcomes.push((oname, Outcome::Read));
+                }
+                Err(why) => {
+                    stats.files_failed += 1;
+                    stats.failed.push((oname.clone(), why.clone()));
+                    outcomes.push((oname, Outcome::Failed(why)));
+                }
+            }
+        }
+    }
     for (name, why) in problems {
         stats.files_seen += 1;
         stats.files_failed += 1;

@@ -392,7 +392,16 @@ pub fn from_record_batch(b: &RecordBatch) -> Result<Vec<Finding>, String> {
 /// Read a Parquet file written by trailtriage back into findings.
 pub fn read_file(path: &Path) -> Result<Vec<Finding>, Error> {
     let file = File::open(path).map_err(|e| perr(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    read_from(path, file)
+}
+
+/// Read Parquet written by trailtriage from any chunk reader (a file, bytes
+/// in memory); `path` names it in errors.
+pub fn read_from<R: parquet::file::reader::ChunkReader + 'static>(
+    path: &Path,
+    data: R,
+) -> Result<Vec<Finding>, Error> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(data)
         .map_err(|e| perr(path, e))?
         .build()
         .map_err(|e| perr(path, e))?;

@@ -193,6 +193,37 @@ impl S3Store {
         })
     }
 
+    /// Download a Parquet file written by trailtriage and read its rows;
+    /// returns them and the object's size.
+    pub fn read_parquet(&self, bucket: &str, key: &str) -> Result<(Vec<crate::finding::Finding>, u64), String> {
+        let name = format!("s3://{bucket}/{key}");
+        self.count(|c| c.gets += 1);
+        let data = self.rt.block_on(async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| format!("cannot download: {}", describe_sdk_error(&e).1))?;
+            out.body
+                .collect()
+                .await
+                .map(|b| b.into_bytes())
+                .map_err(|e| format!("cannot download: {e}"))
+        })?;
+        let size = data.len() as u64;
+        let rows = crate::sink::parquet::read_from(std::path::Path::new(&name), data)
+            .map_err(|e| match e {
+                crate::error::Error::Parquet { reason, .. } => {
+                    format!("not a trailtriage Parquet file: {reason}")
+                }
+                other => other.to_string(),
+            })?;
+        Ok((rows, size))
+    }
+
     /// Put a whole object, atomically; returns its new ETag.
     pub fn put(
         &self,
