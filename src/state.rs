@@ -341,7 +341,12 @@ fn parse_state(bytes: &[u8], path: &Path) -> Result<State, StateError> {
     Ok(st)
 }
 
-fn check_owner(state: &State, path: &Path, shard: Shard, inputs: &[String]) -> Result<(), StateError> {
+fn check_owner(
+    state: &State,
+    path: &Path,
+    shard: Shard,
+    inputs: &[String],
+) -> Result<(), StateError> {
     if state.shard != shard.to_string() {
         return Err(StateError::Mismatch {
             path: path.to_path_buf(),

@@ -213,7 +213,10 @@ fn parquet_dir_on_an_unreachable_s3_fails_clearly() {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/trailtriage-test")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/trailtriage-test",
+        )
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .output()

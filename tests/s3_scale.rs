@@ -83,7 +83,11 @@ fn clean_local(dir: &Path) -> BTreeMap<String, String> {
     let logs = sample_copy(dir);
     let ds = dir.join("clean");
     let (out, _) = scan_json(
-        &[logs.to_str().unwrap(), "--parquet-dir", ds.to_str().unwrap()],
+        &[
+            logs.to_str().unwrap(),
+            "--parquet-dir",
+            ds.to_str().unwrap(),
+        ],
         &dir.join("clean.json"),
         None,
     );
@@ -108,7 +112,11 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
     ok(&out, "unsharded");
     let rep = rep.unwrap();
     assert_eq!(stat(&rep, "files_seen"), 22);
-    assert_eq!(s3_count(&rep, "objects fetched"), 21, "the Digest is skipped by key");
+    assert_eq!(
+        s3_count(&rep, "objects fetched"),
+        21,
+        "the Digest is skipped by key"
+    );
     let want: BTreeSet<(String, String)> = dataset_rows(&whole)
         .into_iter()
         .map(|f| (f.event_id, f.cause_id))
@@ -119,7 +127,10 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
     let (objects, _) = trailtriage::state::list_local(std::slice::from_ref(&logs));
     let mut expected: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     for o in &objects {
-        expected.entry(Shard::of(&o.key, 4)).or_default().insert(o.key.clone());
+        expected
+            .entry(Shard::of(&o.key, 4))
+            .or_default()
+            .insert(o.key.clone());
     }
 
     let mut fetched = 0;
@@ -129,14 +140,24 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
         let spec = format!("{k}/4");
         let s3_ds = dir.path().join(format!("s3-{k}"));
         let (out, rep) = srv.scan_json(
-            &["s3://trail/", "--shard", &spec, "--parquet-dir", s3_ds.to_str().unwrap()],
+            &[
+                "s3://trail/",
+                "--shard",
+                &spec,
+                "--parquet-dir",
+                s3_ds.to_str().unwrap(),
+            ],
             &report,
             &[],
         );
         ok(&out, &spec);
         let rep = rep.unwrap();
         let mine = expected.get(&k).map_or(0, |s| s.len()) as u64;
-        assert_eq!(stat(&rep, "files_seen"), mine, "{spec}: only this shard's objects are seen");
+        assert_eq!(
+            stat(&rep, "files_seen"),
+            mine,
+            "{spec}: only this shard's objects are seen"
+        );
         assert!(
             notes(&rep)
                 .iter()
@@ -149,7 +170,10 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
         let rows = dataset_rows(&s3_ds);
         for r in &rows {
             let key = r.source_file.strip_prefix("s3://trail/").unwrap();
-            assert!(expected[&k].contains(key), "{spec}: {key} is not of this shard");
+            assert!(
+                expected[&k].contains(key),
+                "{spec}: {key} is not of this shard"
+            );
         }
         let mine_rows: BTreeSet<(String, String)> = rows
             .iter()
@@ -159,7 +183,13 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
         // The same shard of the same tree on disk: the same rows.
         let local_ds = dir.path().join(format!("local-{k}"));
         let (out, _) = scan_json(
-            &[logs.to_str().unwrap(), "--shard", &spec, "--parquet-dir", local_ds.to_str().unwrap()],
+            &[
+                logs.to_str().unwrap(),
+                "--shard",
+                &spec,
+                "--parquet-dir",
+                local_ds.to_str().unwrap(),
+            ],
             &report,
             None,
         );
@@ -168,11 +198,17 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
             .into_iter()
             .map(|f| (f.event_id, f.cause_id))
             .collect();
-        assert_eq!(mine_rows, local_rows, "{spec}: S3 and disk shard differently");
+        assert_eq!(
+            mine_rows, local_rows,
+            "{spec}: S3 and disk shard differently"
+        );
         union.extend(mine_rows);
     }
     assert_eq!(seen, 22, "every object in exactly one shard");
-    assert_eq!(fetched, 21, "each log object fetched exactly once across the shards");
+    assert_eq!(
+        fetched, 21,
+        "each log object fetched exactly once across the shards"
+    );
     assert_eq!(union, want, "four shards differ from one run");
 }
 
@@ -200,7 +236,8 @@ fn scheduled_runs_over_s3_read_each_object_once() {
     assert_eq!(s3_count(&r1, "objects fetched"), 21);
     assert_eq!(stat(&r1, "findings"), 187);
     let state_path = srv.root.path().join("findings/state/trailtriage.json");
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
     assert!(state["pending"].is_null());
     assert_eq!(state["inputs"][0], "s3://trail");
 
@@ -215,7 +252,11 @@ fn scheduled_runs_over_s3_read_each_object_once() {
     // mark of 2026-10-08 01:00): the next runs read exactly those.
     let bucket = srv.root.path().join("trail");
     let rp = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/08/";
-    put(&bucket, &format!("{rp}111122223333_CloudTrail_us-east-1_20261008T0100Z_new1.json.gz"), &record("new-1", "2026-10-08T00:58:00Z"));
+    put(
+        &bucket,
+        &format!("{rp}111122223333_CloudTrail_us-east-1_20261008T0100Z_new1.json.gz"),
+        &record("new-1", "2026-10-08T00:58:00Z"),
+    );
     put(
         &bucket,
         "AWSLogs/444455556666/CloudTrail/eu-west-1/2026/10/08/444455556666_CloudTrail_eu-west-1_20261008T0300Z_new2.json.gz",
@@ -225,7 +266,11 @@ fn scheduled_runs_over_s3_read_each_object_once() {
     assert_eq!(s3_count(&r3, "objects fetched"), 2, "{r3}");
     assert_eq!(stat(&r3, "files_seen"), 2);
     assert_eq!(stat(&r3, "findings"), 2);
-    put(&bucket, &format!("{rp}111122223333_CloudTrail_us-east-1_20261008T0010Z_late.json.gz"), &record("late-1", "2026-10-08T00:05:00Z"));
+    put(
+        &bucket,
+        &format!("{rp}111122223333_CloudTrail_us-east-1_20261008T0010Z_late.json.gz"),
+        &record("late-1", "2026-10-08T00:05:00Z"),
+    );
     let r4 = run();
     assert_eq!(s3_count(&r4, "objects fetched"), 1, "{r4}");
     assert_eq!(stat(&r4, "findings"), 1);
@@ -237,7 +282,8 @@ fn scheduled_runs_over_s3_read_each_object_once() {
     let all = by_event(&rows);
     assert_eq!(all.len(), 187 + 3);
     assert!(only_final_files(&srv.root.path().join("findings/ds")).is_empty());
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
     assert_eq!(state["runs"], 5);
 }
 
@@ -253,8 +299,13 @@ fn local_state_with_s3_input_and_listing_starts_after_the_marks() {
             let (h, m) = (i / 2, (i % 2) * 30);
             put(
                 &bucket,
-                &format!("{rp}/2026/10/{d:02}/111122223333_CloudTrail_us-east-1_202610{d:02}T{h:02}{m:02}Z_k{i}.json.gz"),
-                &record(&format!("e-{d}-{i}"), &format!("2026-10-{d:02}T{h:02}:{m:02}:00Z")),
+                &format!(
+                    "{rp}/2026/10/{d:02}/111122223333_CloudTrail_us-east-1_202610{d:02}T{h:02}{m:02}Z_k{i}.json.gz"
+                ),
+                &record(
+                    &format!("e-{d}-{i}"),
+                    &format!("2026-10-{d:02}T{h:02}:{m:02}:00Z"),
+                ),
             );
         }
     }
@@ -296,16 +347,27 @@ fn crash_then_recover_s3(points: &[&str]) {
     ];
     for point in points {
         let (out, _) = srv.scan_json(&args, &report, &[(CRASH, point)]);
-        assert_eq!(out.status.code(), None, "{point}: must die by abort(): {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            None,
+            "{point}: must die by abort(): {}",
+            text(&out.stderr)
+        );
     }
     let (out, rep) = srv.scan_json(&args, &report, &[]);
     ok(&out, &format!("{points:?}"));
     let rep = rep.unwrap();
     let ds = srv.root.path().join("findings/ds");
-    assert_eq!(by_event(&dataset_rows(&ds)), want, "{points:?}: recovered dataset differs");
+    assert_eq!(
+        by_event(&dataset_rows(&ds)),
+        want,
+        "{points:?}: recovered dataset differs"
+    );
     assert!(only_final_files(&ds).is_empty());
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(srv.root.path().join("findings/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(srv.root.path().join("findings/state.json")).unwrap(),
+    )
+    .unwrap();
     assert!(state["pending"].is_null(), "{points:?}: {state}");
     // The recovering run fetched each object at most once (redo + new).
     assert!(s3_count(&rep, "objects fetched") <= 21, "{rep}");
@@ -344,22 +406,35 @@ fn s3_run_killed_at_the_state_commit_recovers_and_reuses_the_run_id() {
     srv.bucket_dir("findings");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let args = ["s3://trail/", "--state", "s3://findings/st.json", "--parquet-dir", "s3://findings/ds"];
+    let args = [
+        "s3://trail/",
+        "--state",
+        "s3://findings/st.json",
+        "--parquet-dir",
+        "s3://findings/ds",
+    ];
     let (out, _) = srv.scan_json(&args, &report, &[(CRASH, "before_state_commit")]);
     assert_eq!(out.status.code(), None);
     let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(srv.root.path().join("findings/st.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(srv.root.path().join("findings/st.json")).unwrap())
+            .unwrap();
     let run_id = state["pending"]["run_id"].as_str().unwrap().to_string();
     assert_eq!(state["pending"]["objects"].as_array().unwrap().len(), 22);
     let (out, rep) = srv.scan_json(&args, &report, &[]);
     ok(&out, "recovery");
     let rep = rep.unwrap();
     assert!(
-        notes(&rep).iter().any(|l| l.contains(&format!("recovered the interrupted run {run_id}: 22 of its 22 object(s)"))),
+        notes(&rep).iter().any(|l| l.contains(&format!(
+            "recovered the interrupted run {run_id}: 22 of its 22 object(s)"
+        ))),
         "{:?}",
         notes(&rep)
     );
-    assert_eq!(s3_count(&rep, "objects fetched"), 21, "the redo reads its objects once, the new run none");
+    assert_eq!(
+        s3_count(&rep, "objects fetched"),
+        21,
+        "the redo reads its objects once, the new run none"
+    );
     assert_eq!(stat(&rep, "findings"), 187);
 }
 
@@ -371,7 +446,11 @@ fn dataset_on_s3_equals_the_local_dataset_single_put_and_multipart() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
     let local = dir.path().join("local");
-    let (out, _) = srv.scan_json(&["s3://trail/", "--parquet-dir", local.to_str().unwrap()], &report, &[]);
+    let (out, _) = srv.scan_json(
+        &["s3://trail/", "--parquet-dir", local.to_str().unwrap()],
+        &report,
+        &[],
+    );
     ok(&out, "local dataset");
     let sorted = |mut v: Vec<trailtriage::Finding>| {
         v.sort_by(|a, b| a.event_id.cmp(&b.event_id));
@@ -380,18 +459,30 @@ fn dataset_on_s3_equals_the_local_dataset_single_put_and_multipart() {
     let want = sorted(dataset_rows(&local));
     assert_eq!(want.len(), 187);
     let partitions = |d: &Path| -> BTreeSet<String> {
-        std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
     };
 
     // Small files: one PutObject each.
-    let (out, rep) = srv.scan_json(&["s3://trail/", "--parquet-dir", "s3://findings/single"], &report, &[]);
+    let (out, rep) = srv.scan_json(
+        &["s3://trail/", "--parquet-dir", "s3://findings/single"],
+        &report,
+        &[],
+    );
     ok(&out, "single");
     let n = notes(&rep.unwrap());
     let single = srv.root.path().join("findings/single");
     let files = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&single)).0;
     assert!(
-        n.iter().any(|l| l.starts_with("dataset s3://findings/single: run ")
-            && l.contains(&format!("wrote {} file(s) ({} with one PutObject, 0 multipart", files.len(), files.len()))),
+        n.iter()
+            .any(|l| l.starts_with("dataset s3://findings/single: run ")
+                && l.contains(&format!(
+                    "wrote {} file(s) ({} with one PutObject, 0 multipart",
+                    files.len(),
+                    files.len()
+                ))),
         "{n:?}"
     );
     assert_eq!(sorted(dataset_rows(&single)), want);
@@ -401,7 +492,11 @@ fn dataset_on_s3_equals_the_local_dataset_single_put_and_multipart() {
     // part S3 and s3s-fs accept); the rows equal the local dataset's.
     big_bucket(&srv);
     let big_local = dir.path().join("big-local");
-    let (out, _) = srv.scan_json(&["s3://big/", "--parquet-dir", big_local.to_str().unwrap()], &report, &[]);
+    let (out, _) = srv.scan_json(
+        &["s3://big/", "--parquet-dir", big_local.to_str().unwrap()],
+        &report,
+        &[],
+    );
     ok(&out, "big local");
     let want = sorted(dataset_rows(&big_local));
     assert_eq!(want.len(), 4000);
@@ -412,26 +507,46 @@ fn dataset_on_s3_equals_the_local_dataset_single_put_and_multipart() {
     );
     ok(&out, "multipart");
     let n = notes(&rep.unwrap());
-    let line = n.iter().find(|l| l.starts_with("dataset s3://findings/multi")).unwrap();
+    let line = n
+        .iter()
+        .find(|l| l.starts_with("dataset s3://findings/multi"))
+        .unwrap();
     let multi = srv.root.path().join("findings/multi");
     let files = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&multi)).0;
     assert_eq!(files.len(), 1);
     let size = std::fs::metadata(&files[0]).unwrap().len();
     let parts = size.div_ceil(5 << 20);
-    assert!(parts >= 2, "the file ({size} bytes) must be larger than a part");
     assert!(
-        line.contains(&format!("(0 with one PutObject, 1 multipart upload(s) of {parts} part(s) in all)")),
+        parts >= 2,
+        "the file ({size} bytes) must be larger than a part"
+    );
+    assert!(
+        line.contains(&format!(
+            "(0 with one PutObject, 1 multipart upload(s) of {parts} part(s) in all)"
+        )),
         "{line}"
     );
     assert_eq!(sorted(dataset_rows(&multi)), want);
     assert!(srv.open_uploads().is_empty(), "{:?}", srv.open_uploads());
     // The same file with the default part size (16 MiB): one PutObject.
-    let (out, rep) = srv.scan_json(&["s3://big/", "--parquet-dir", "s3://findings/one"], &report, &[]);
+    let (out, rep) = srv.scan_json(
+        &["s3://big/", "--parquet-dir", "s3://findings/one"],
+        &report,
+        &[],
+    );
     ok(&out, "one put");
     let n = notes(&rep.unwrap());
-    assert!(n.iter().any(|l| l.contains("(1 with one PutObject, 0 multipart")), "{n:?}");
+    assert!(
+        n.iter()
+            .any(|l| l.contains("(1 with one PutObject, 0 multipart")),
+        "{n:?}"
+    );
     // Readable by `report`.
-    let out = srv.bin().args(["report", multi.to_str().unwrap(), "--report-format", "json"]).output().unwrap();
+    let out = srv
+        .bin()
+        .args(["report", multi.to_str().unwrap(), "--report-format", "json"])
+        .output()
+        .unwrap();
     ok(&out, "report");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["findings"], 4000);
@@ -445,7 +560,13 @@ fn a_failed_multipart_upload_is_aborted_and_leaves_no_object() {
     srv.bucket_dir("findings");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let args = ["s3://big/", "--state", "s3://findings/st.json", "--parquet-dir", "s3://findings/ds"];
+    let args = [
+        "s3://big/",
+        "--state",
+        "s3://findings/st.json",
+        "--parquet-dir",
+        "s3://findings/ds",
+    ];
     let key_of = |err: &str| -> String {
         err.split("s3://findings/")
             .nth(1)
@@ -462,12 +583,27 @@ fn a_failed_multipart_upload_is_aborted_and_leaves_no_object() {
         assert!(err.contains("UploadPart failed"), "{point}: {err}");
         let key = key_of(&err);
         assert!(key.starts_with("ds/date=2026-10-01/part-"), "{key}");
-        assert!(!srv.root.path().join("findings").join(&key).exists(), "{point}: {key} exists after a failed upload");
-        assert!(srv.open_uploads().is_empty(), "{point}: the multipart upload was not aborted: {:?}", srv.open_uploads());
-        assert!(!srv.root.path().join("findings/ds").exists(), "{point}: no object under the dataset prefix");
-        let state: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(srv.root.path().join("findings/st.json")).unwrap()).unwrap();
-        assert!(!state["pending"].is_null(), "{point}: the run stays pending, not committed");
+        assert!(
+            !srv.root.path().join("findings").join(&key).exists(),
+            "{point}: {key} exists after a failed upload"
+        );
+        assert!(
+            srv.open_uploads().is_empty(),
+            "{point}: the multipart upload was not aborted: {:?}",
+            srv.open_uploads()
+        );
+        assert!(
+            !srv.root.path().join("findings/ds").exists(),
+            "{point}: no object under the dataset prefix"
+        );
+        let state: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(srv.root.path().join("findings/st.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            !state["pending"].is_null(),
+            "{point}: the run stays pending, not committed"
+        );
     }
 
     // The next run redoes it: every row once.
@@ -500,7 +636,11 @@ fn a_concurrent_writer_of_the_state_is_detected() {
     let store = Arc::new(S3Store::new(&aws).unwrap());
     let url = S3Url::parse("s3://findings/state.json").unwrap();
     let inputs = vec!["s3://trail/".to_string()];
-    let run = |id: &str| PendingRun { run_id: id.into(), objects: vec![], outputs: vec![] };
+    let run = |id: &str| PendingRun {
+        run_id: id.into(),
+        objects: vec![],
+        outputs: vec![],
+    };
     // Two processes open the same (absent) state; the first to write wins.
     let mut a = StateFile::open_s3(store.clone(), &url, Shard::ALL, &inputs).unwrap();
     let mut b = StateFile::open_s3(store.clone(), &url, Shard::ALL, &inputs).unwrap();
@@ -514,11 +654,19 @@ fn a_concurrent_writer_of_the_state_is_detected() {
     assert!(b.begin(run("b2")).is_err());
     c.begin(run("c")).unwrap();
     c.commit().unwrap();
-    assert!(a.begin(run("a2")).is_err(), "a's ETag is stale after c wrote");
+    assert!(
+        a.begin(run("a2")).is_err(),
+        "a's ETag is stale after c wrote"
+    );
     // A key is needed.
-    let e = StateFile::open_s3(store, &S3Url::parse("s3://findings/dir/").unwrap(), Shard::ALL, &inputs)
-        .unwrap_err()
-        .to_string();
+    let e = StateFile::open_s3(
+        store,
+        &S3Url::parse("s3://findings/dir/").unwrap(),
+        Shard::ALL,
+        &inputs,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("needs an object key"), "{e}");
 }
 
@@ -529,7 +677,11 @@ fn report_reads_a_dataset_on_s3() {
     srv.bucket_dir("findings");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let (out, _) = srv.scan_json(&["s3://trail/", "--parquet-dir", "s3://findings/ds"], &report, &[]);
+    let (out, _) = srv.scan_json(
+        &["s3://trail/", "--parquet-dir", "s3://findings/ds"],
+        &report,
+        &[],
+    );
     ok(&out, "scan");
     let ds = srv.root.path().join("findings/ds");
     let files = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&ds)).0;
@@ -538,7 +690,11 @@ fn report_reads_a_dataset_on_s3() {
     put(&ds, "date=2026-10-05/.part-x.parquet.tmp", b"partial");
     put(&ds, "_tmp/part-y.parquet", b"not parquet");
     let run = |input: &str| -> serde_json::Value {
-        let out = srv.bin().args(["report", input, "--report-format", "json"]).output().unwrap();
+        let out = srv
+            .bin()
+            .args(["report", input, "--report-format", "json"])
+            .output()
+            .unwrap();
         ok(&out, input);
         serde_json::from_slice(&out.stdout).unwrap()
     };
@@ -551,7 +707,15 @@ fn report_reads_a_dataset_on_s3() {
     assert_eq!(remote["stats"]["records"], local["stats"]["records"]);
     // A damaged object is named and the exit code is 1.
     put(&ds, "date=2026-10-05/part-bad.parquet", b"PAR1 not really");
-    let out = srv.bin().args(["report", "s3://findings/ds/"]).output().unwrap();
+    let out = srv
+        .bin()
+        .args(["report", "s3://findings/ds/"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("s3://findings/ds/date=2026-10-05/part-bad.parquet"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("s3://findings/ds/date=2026-10-05/part-bad.parquet"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -19,11 +19,11 @@ use trailtriage::pipeline::{FileResult, ScanOptions, Stats};
 use trailtriage::shard::{Shard, summary_line};
 use trailtriage::sink::atomic;
 use trailtriage::sink::dataset::{self, Destination, PartitionBy};
+use trailtriage::sink::report::{self, Format, TextStyle};
 use trailtriage::sink::s3::S3Store;
 use trailtriage::source::keys::S3Url;
 use trailtriage::source::pick::KeyPick;
 use trailtriage::source::s3::S3Options;
-use trailtriage::sink::report::{self, Format, TextStyle};
 use trailtriage::state::{
     LocalObject, LocalRun, PendingRun, State, StateFile, canonical_roots, list_local, merge_stats,
     new_run_id, run_objects, run_s3_objects,

@@ -24,10 +24,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::sink::s3::{S3Store, UploadKind};
-use crate::source::keys::S3Url;
 use crate::finding::Finding;
 use crate::pipeline::{Outcome, RecordCounts, Stats};
+use crate::sink::s3::{S3Store, UploadKind};
+use crate::source::keys::S3Url;
 
 /// How the dataset is partitioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -213,7 +213,10 @@ pub struct Written {
 
 impl Destination {
     /// `DIR` or `s3://bucket/prefix`.
-    pub fn parse(s: &str, aws: impl FnOnce() -> Result<std::sync::Arc<S3Store>, Error>) -> Result<Destination, Error> {
+    pub fn parse(
+        s: &str,
+        aws: impl FnOnce() -> Result<std::sync::Arc<S3Store>, Error>,
+    ) -> Result<Destination, Error> {
         if s.starts_with("s3://") {
             let url = S3Url::parse(s).map_err(|e| Error::Config(e.to_string()))?;
             Ok(Destination::S3 { store: aws()?, url })
@@ -232,7 +235,12 @@ impl Destination {
 
     /// Write one file per partition for this run (see [`write_dataset`] and
     /// [`write_dataset_s3`]).
-    pub fn write(&self, run_id: &str, findings: &[Finding], by: PartitionBy) -> Result<Written, Error> {
+    pub fn write(
+        &self,
+        run_id: &str,
+        findings: &[Finding],
+        by: PartitionBy,
+    ) -> Result<Written, Error> {
         match self {
             Destination::Dir(d) => Ok(Written {
                 files: write_dataset(d, run_id, findings, by)?,
@@ -306,10 +314,12 @@ pub fn write_dataset_s3(
             }
             Err(e) => {
                 return Err(match parquet_err {
-                    Some(reason) if !matches!(e, crate::sink::s3::StoreError::Request { .. }) => Error::Parquet {
-                        path: PathBuf::from(name),
-                        reason,
-                    },
+                    Some(reason) if !matches!(e, crate::sink::s3::StoreError::Request { .. }) => {
+                        Error::Parquet {
+                            path: PathBuf::from(name),
+                            reason,
+                        }
+                    }
                     _ => s3_err(&name, e),
                 });
             }

@@ -165,11 +165,22 @@ impl S3Store {
     }
 
     /// The object and its ETag; `None` when there is no such key.
-    pub fn get(&self, bucket: &str, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    pub fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
         let name = format!("s3://{bucket}/{key}");
         self.count(|c| c.gets += 1);
         self.rt.block_on(async {
-            let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            let out = match self
+                .client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+            {
                 Ok(o) => o,
                 Err(e) => {
                     if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
@@ -195,7 +206,11 @@ impl S3Store {
 
     /// Download a Parquet file written by trailtriage and read its rows;
     /// returns them and the object's size.
-    pub fn read_parquet(&self, bucket: &str, key: &str) -> Result<(Vec<crate::finding::Finding>, u64), String> {
+    pub fn read_parquet(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(Vec<crate::finding::Finding>, u64), String> {
         let name = format!("s3://{bucket}/{key}");
         self.count(|c| c.gets += 1);
         let data = self.rt.block_on(async {
@@ -214,13 +229,14 @@ impl S3Store {
                 .map_err(|e| format!("cannot download: {e}"))
         })?;
         let size = data.len() as u64;
-        let rows = crate::sink::parquet::read_from(std::path::Path::new(&name), data)
-            .map_err(|e| match e {
+        let rows = crate::sink::parquet::read_from(std::path::Path::new(&name), data).map_err(
+            |e| match e {
                 crate::error::Error::Parquet { reason, .. } => {
                     format!("not a trailtriage Parquet file: {reason}")
                 }
                 other => other.to_string(),
-            })?;
+            },
+        )?;
         Ok((rows, size))
     }
 
@@ -371,7 +387,11 @@ impl Upload<'_> {
         format!("s3://{}/{}", self.bucket, self.key)
     }
 
-    fn request_error<E, R>(&self, op: &'static str, e: &aws_sdk_s3::error::SdkError<E, R>) -> StoreError
+    fn request_error<E, R>(
+        &self,
+        op: &'static str,
+        e: &aws_sdk_s3::error::SdkError<E, R>,
+    ) -> StoreError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + 'static,

@@ -231,7 +231,10 @@ mod tests {
         assert!(!p.wants(&u, a));
         assert!(p.wants(&u, b));
         assert_eq!(p.key_of(&format!("s3://b/{b}")).as_deref(), Some(b));
-        assert_eq!((p.considered(), p.taken(), p.already_processed()), (2, 1, 1));
+        assert_eq!(
+            (p.considered(), p.taken(), p.already_processed()),
+            (2, 1, 1)
+        );
         // mark 10:00, margin 2 h: 08:00 of 10/05, one day earlier: 10/04.
         assert_eq!(
             p.floor("b", "AWSLogs/111122223333/CloudTrail/us-east-1/"),

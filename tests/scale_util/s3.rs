@@ -43,8 +43,7 @@ fn listening(port: u16) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s
-        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    if s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .is_err()
     {
         return false;
@@ -124,7 +123,10 @@ impl S3sFs {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/trailtriage-test");
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/trailtriage-test",
+            );
         c
     }
 
@@ -165,7 +167,12 @@ pub fn s3_count(report: &serde_json::Value, words: &str) -> u64 {
         for part in n.split([',', '(', ')']) {
             let part = part.trim();
             if let Some(i) = part.find(words) {
-                total += part[..i].split_whitespace().last().unwrap().parse::<u64>().unwrap();
+                total += part[..i]
+                    .split_whitespace()
+                    .last()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap();
                 found = true;
             }
         }
