@@ -98,6 +98,9 @@ pub struct StoreCounts {
     pub lists: u64,
 }
 
+/// An object's bytes and its ETag.
+pub type Fetched = (Vec<u8>, Option<String>);
+
 /// A blocking S3 client for writes (and the few reads they need).
 pub struct S3Store {
     rt: tokio::runtime::Runtime,
@@ -169,7 +172,7 @@ impl S3Store {
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    ) -> Result<Option<Fetched>, StoreError> {
         let name = format!("s3://{bucket}/{key}");
         self.count(|c| c.gets += 1);
         self.rt.block_on(async {
