@@ -159,12 +159,14 @@ pub struct ScanArgs {
     pub evidence: EvidenceArgs,
 
     /// Remember processed log objects in this state file and read only new
-    /// ones (scheduled runs; idempotent even when killed). Local path.
+    /// ones (scheduled runs; idempotent even when killed). A local path or
+    /// s3://bucket/key.
     #[arg(long, value_name = "FILE")]
     pub state: Option<String>,
 
     /// Write findings as a Hive-partitioned Parquet dataset under this
-    /// directory: one new part-RUN_ID.parquet per partition per run.
+    /// directory or s3://bucket/prefix: one new part-RUN_ID.parquet per
+    /// partition per run.
     #[arg(long, value_name = "DIR")]
     pub parquet_dir: Option<String>,
 
@@ -227,7 +229,8 @@ pub struct ExplainArgs {
 /// `trailtriage report`: the same report formats as `scan`, from Parquet.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Parquet files written by trailtriage, or directories (walked for *.parquet).
+    /// Parquet files written by trailtriage, directories (walked for
+    /// *.parquet) or s3://bucket/prefix (AWS settings from the environment).
     #[arg(value_name = "PARQUET_FILE_OR_DIR", required = true)]
     pub inputs: Vec<PathBuf>,
 
