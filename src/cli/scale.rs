@@ -68,7 +68,7 @@ impl Source {
                 Ok((run_objects(&redo, Vec::new(), opts, reporter), redo.len()))
             }
             Source::S3 { urls, s3 } => {
-                let pick = Arc::new(KeyPick::only(shard, keys).with_floors(urls, state));
+                let pick = Arc::new(KeyPick::only(shard, keys).with_floors(state));
                 let (run, rep) = run_s3_objects(urls, s3, pick.clone(), opts, reporter)?;
                 tracing::info!(?rep, "S3 source (redo) done");
                 notes.push(s3_note(&rep));
@@ -108,7 +108,7 @@ impl Source {
             Source::S3 { urls, s3 } => {
                 let mut pick = KeyPick::new(shard, state.map(|sf| &sf.state));
                 if let Some(sf) = state {
-                    pick = pick.with_floors(urls, &sf.state);
+                    pick = pick.with_floors(&sf.state);
                 }
                 let pick = Arc::new(pick);
                 let (run, rep) = run_s3_objects(urls, s3, pick.clone(), opts, reporter)?;

@@ -404,7 +404,6 @@ pub fn read_findings(inputs: &[PathBuf]) -> (Vec<Finding>, Stats, Vec<(String, O
 /// directory walk.
 pub fn find_parquet_s3(store: &S3Store, url: &S3Url) -> Result<Vec<String>, String> {
     let keys = store.list(url).map_err(|e| e.reason())?;
-    let base = crate::source::pick::key_base(url);
     let mut out: Vec<String> = keys
         .into_iter()
         .map(|(k, _)| k)
@@ -412,7 +411,7 @@ pub fn find_parquet_s3(store: &S3Store, url: &S3Url) -> Result<Vec<String>, Stri
             if *k == url.prefix {
                 return true;
             }
-            let rel = k.strip_prefix(&base).unwrap_or(k);
+            let rel = crate::source::pick::relative_key(url, k);
             k.ends_with(".parquet")
                 && !rel
                     .split('/')

@@ -168,11 +168,7 @@ impl S3Store {
     }
 
     /// The object and its ETag; `None` when there is no such key.
-    pub fn get(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<Fetched>, StoreError> {
+    pub fn get(&self, bucket: &str, key: &str) -> Result<Option<Fetched>, StoreError> {
         let name = format!("s3://{bucket}/{key}");
         self.count(|c| c.gets += 1);
         self.rt.block_on(async {

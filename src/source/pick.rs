@@ -52,22 +52,6 @@ pub fn relative_key(url: &S3Url, key: &str) -> String {
     }
 }
 
-/// The directory part of a URL's prefix that relative keys hang from: what
-/// to put in front of a relative key to get the object key back.
-pub fn key_base(url: &S3Url) -> String {
-    let p = url.prefix.as_str();
-    if p.is_empty() || p.ends_with('/') {
-        p.to_string()
-    } else {
-        // `AWSLogs` (a directory named without its slash) or a partial name:
-        // either way the listed keys continue with `/` or within the segment.
-        match p.rfind('/') {
-            Some(i) => p[..=i].to_string(),
-            None => String::new(),
-        }
-    }
-}
-
 /// The choice of objects for one S3 run, and what it saw.
 #[derive(Debug)]
 pub struct KeyPick {
@@ -76,8 +60,8 @@ pub struct KeyPick {
     state: Option<State>,
     /// Take only these relative keys (redoing an interrupted run).
     only: Option<HashSet<String>>,
-    /// Full region prefix -> start-after key, per URL (`bucket` + prefix).
-    floors: BTreeMap<(String, String), String>,
+    /// State group (relative account/region prefix) -> relative floor key.
+    floors: BTreeMap<String, String>,
     picked: Mutex<HashMap<String, String>>,
     considered: AtomicU64,
     taken: AtomicU64,
@@ -110,28 +94,38 @@ impl KeyPick {
 
     /// Start the listings of the region prefixes the state has marks for
     /// after the keys the marks cover (see the module documentation).
-    pub fn with_floors(mut self, urls: &[S3Url], state: &State) -> KeyPick {
-        for url in urls {
-            let base = key_base(url);
-            for (group, rel_floor) in state.list_floors() {
-                let full_prefix = format!("{base}{group}");
-                // Only prefixes at or below the URL are listed for it.
-                if full_prefix.starts_with(&url.prefix) {
-                    self.floors.insert(
-                        (url.bucket.clone(), full_prefix),
-                        format!("{base}{rel_floor}"),
-                    );
-                }
-            }
-        }
+    pub fn with_floors(mut self, state: &State) -> KeyPick {
+        self.floors = state.list_floors().into_iter().collect();
         self
     }
 
-    /// The key to start listing this region prefix after, if any.
-    pub fn floor(&self, bucket: &str, region_prefix: &str) -> Option<&str> {
-        self.floors
-            .get(&(bucket.to_string(), region_prefix.to_string()))
-            .map(String::as_str)
+    /// The key to start listing this region prefix (a full key prefix
+    /// `.../ACCOUNT/CloudTrail/REGION/` listed under `url`) after, if any.
+    pub fn floor(&self, url: &S3Url, region_prefix: &str) -> Option<String> {
+        let rel = if region_prefix == url.prefix {
+            String::new()
+        } else {
+            relative_key(url, region_prefix)
+        };
+        let rel = if rel.is_empty() {
+            // The URL is the region prefix itself: its keys are
+            // `YYYY/MM/DD/FILE`, grouped by the account and region in the
+            // file names.
+            let segs: Vec<&str> = region_prefix
+                .trim_end_matches('/')
+                .rsplit('/')
+                .take(3)
+                .collect();
+            match segs.as_slice() {
+                [region, ct, acct] => format!("{acct}/{ct}/{region}/"),
+                _ => return None,
+            }
+        } else {
+            rel
+        };
+        let rel_floor = self.floors.get(&rel)?;
+        let day = rel_floor.strip_prefix(&rel)?;
+        Some(format!("{region_prefix}{day}"))
     }
 
     /// Whether some listing starts after a floor (then the layout is walked).
@@ -216,8 +210,6 @@ mod tests {
         );
         // An object named exactly: its file name, like a file named directly.
         assert_eq!(relative_key(&url(&format!("s3://b/{k}")), k), "f.json.gz");
-        assert_eq!(key_base(&url("s3://b/AWSLogs")), "");
-        assert_eq!(key_base(&url("s3://b/t/AWSLogs/")), "t/AWSLogs/");
     }
 
     #[test]
@@ -227,7 +219,7 @@ mod tests {
         let b = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/05/111122223333_CloudTrail_us-east-1_20261005T1300Z_b.json.gz";
         let mut st = State::default();
         st.record([a]);
-        let p = KeyPick::new(Shard::ALL, Some(&st)).with_floors(std::slice::from_ref(&u), &st);
+        let p = KeyPick::new(Shard::ALL, Some(&st)).with_floors(&st);
         assert!(!p.wants(&u, a));
         assert!(p.wants(&u, b));
         assert_eq!(p.key_of(&format!("s3://b/{b}")).as_deref(), Some(b));
@@ -236,10 +228,25 @@ mod tests {
             (2, 1, 1)
         );
         // mark 10:00, margin 2 h: 08:00 of 10/05, one day earlier: 10/04.
+        let rp = "AWSLogs/111122223333/CloudTrail/us-east-1/";
+        let want = format!("{rp}2026/10/04");
+        assert_eq!(p.floor(&u, rp), Some(want.clone()));
+        // The same region under a URL that names a directory without its
+        // slash, or the region prefix itself (the state's keys are relative).
+        let mut st2 = State::default();
+        st2.record(["111122223333/CloudTrail/us-east-1/2026/10/05/111122223333_CloudTrail_us-east-1_20261005T1000Z_a.json.gz"]);
+        let p2 = KeyPick::new(Shard::ALL, Some(&st2)).with_floors(&st2);
+        assert_eq!(p2.floor(&url("s3://b/AWSLogs"), rp), Some(want.clone()));
+        let mut st3 = State::default();
+        st3.record(["2026/10/05/111122223333_CloudTrail_us-east-1_20261005T1000Z_a.json.gz"]);
+        let p3 = KeyPick::new(Shard::ALL, Some(&st3)).with_floors(&st3);
         assert_eq!(
-            p.floor("b", "AWSLogs/111122223333/CloudTrail/us-east-1/"),
-            Some("AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/04")
+            p3.floor(&url(&format!("s3://b/{rp}")), rp),
+            Some(want.clone())
         );
+        let no_slash = format!("s3://b/{}", rp.trim_end_matches('/'));
+        assert_eq!(p3.floor(&url(&no_slash), rp), Some(want));
+        assert_eq!(p3.floor(&url("s3://b/"), rp), None);
         let only = KeyPick::only(Shard::ALL, &[a.to_string()]);
         assert!(only.wants(&u, a) && !only.wants(&u, b));
     }

@@ -350,9 +350,9 @@ async fn expand(
                 }
             }
         }
-        Level::Region(p) => match ctx.pick.as_ref().and_then(|k| k.floor(&ctx.url.bucket, &p)) {
-            Some(f) if w.dates.is_none() => e.leaves.push(Leaf::After {
-                start_after: f.to_string(),
+        Level::Region(p) => match ctx.pick.as_ref().and_then(|k| k.floor(&ctx.url, &p)) {
+            Some(start_after) if w.dates.is_none() => e.leaves.push(Leaf::After {
+                start_after,
                 prefix: p,
             }),
             _ => e.leaves.extend(region_leaves(&p, w)),
