@@ -12,8 +12,15 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The binary under test: `CARGO_BIN_EXE_trailtriage`, or the file named by
+/// `TRAILTRIAGE_TEST_BIN` (when several worktrees share one target
+/// directory, the uplifted `target/debug/trailtriage` may be another
+/// worktree's by the time the tests run).
 pub fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_trailtriage"));
+    let exe = std::env::var_os("TRAILTRIAGE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_trailtriage")));
+    let mut c = Command::new(exe);
     c.env_remove(trailtriage::state::CRASH_ENV)
         .env_remove("NO_COLOR")
         .env("COLUMNS", "100");
