@@ -719,3 +719,35 @@ fn report_reads_a_dataset_on_s3() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn local_input_with_state_and_dataset_on_s3() {
+    let srv = S3sFs::start();
+    srv.bucket_dir("findings");
+    let dir = tempfile::tempdir().unwrap();
+    let logs = sample_copy(dir.path());
+    let report = dir.path().join("r.json");
+    let args = [
+        logs.to_str().unwrap(),
+        "--state",
+        "s3://findings/local-state.json",
+        "--parquet-dir",
+        "s3://findings/ds",
+    ];
+    let (out, r1) = srv.scan_json(&args, &report, &[]);
+    ok(&out, "first");
+    let r1 = r1.unwrap();
+    assert_eq!(stat(&r1, "files_seen"), 22);
+    let (out, r2) = srv.scan_json(&args, &report, &[]);
+    ok(&out, "second");
+    assert_eq!(stat(&r2.unwrap(), "files_seen"), 0);
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(srv.root.path().join("findings/local-state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["runs"], 2);
+    assert_eq!(
+        by_event(&dataset_rows(&srv.root.path().join("findings/ds"))).len(),
+        187
+    );
+}

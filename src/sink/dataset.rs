@@ -212,19 +212,6 @@ pub struct Written {
 }
 
 impl Destination {
-    /// `DIR` or `s3://bucket/prefix`.
-    pub fn parse(
-        s: &str,
-        aws: impl FnOnce() -> Result<std::sync::Arc<S3Store>, Error>,
-    ) -> Result<Destination, Error> {
-        if s.starts_with("s3://") {
-            let url = S3Url::parse(s).map_err(|e| Error::Config(e.to_string()))?;
-            Ok(Destination::S3 { store: aws()?, url })
-        } else {
-            Ok(Destination::Dir(PathBuf::from(s)))
-        }
-    }
-
     /// The directory or URL, for messages.
     pub fn name(&self) -> String {
         match self {
