@@ -2,7 +2,8 @@
 //! input object at a time with reused buffers; a collector receives the
 //! per-object results over a bounded channel and keeps the accounting.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -373,7 +374,12 @@ impl Stats {
 #[derive(Default)]
 pub struct Collector {
     pub stats: Stats,
+    /// Findings without an eventID (never deduplicated).
     findings: Vec<Finding>,
+    /// Findings by eventID: only the one with the smallest sort key is kept,
+    /// so memory follows the distinct events, not the copies (a bucket read
+    /// twice, overlapping exports).
+    by_id: HashMap<String, Finding>,
 }
 
 /// Callbacks for the binary (progress, warnings); the library never prints.
@@ -408,19 +414,38 @@ impl Collector {
         s.records.add(&r.counts);
         s.compressed_bytes += r.compressed_bytes;
         s.decompressed_bytes += r.decompressed_bytes;
-        self.findings.append(&mut r.findings);
+        for f in r.findings.drain(..) {
+            self.insert(f);
+        }
+    }
+
+    /// Keep `f` unless a finding with the same eventID and a smaller (or
+    /// equal) sort key is already held: the same choice as sorting everything
+    /// and keeping the first of each eventID.
+    fn insert(&mut self, f: Finding) {
+        if f.event_id.is_empty() {
+            self.findings.push(f);
+            return;
+        }
+        match self.by_id.entry(f.event_id.clone()) {
+            Entry::Vacant(v) => {
+                v.insert(f);
+            }
+            Entry::Occupied(mut o) => {
+                self.stats.duplicates += 1;
+                if f.sort_key() < o.get().sort_key() {
+                    o.insert(f);
+                }
+            }
+        }
     }
 
     /// Sort, dedupe by eventID, apply cross-event escalations, and return the
     /// findings with the final accounting.
     pub fn finish(mut self) -> (Vec<Finding>, Stats) {
+        self.findings.extend(self.by_id.into_values());
         self.findings
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let mut seen: HashSet<String> = HashSet::new();
-        let before = self.findings.len();
-        self.findings
-            .retain(|f| f.event_id.is_empty() || seen.insert(f.event_id.clone()));
-        self.stats.duplicates = (before - self.findings.len()) as u64;
         self.stats.failed.sort();
         crate::burst::escalate(&mut self.findings);
         self.stats.findings = self.findings.len() as u64;
@@ -624,4 +649,34 @@ pub fn run_files(
             collector.add(r);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"Records":[{"eventVersion":"1.08","eventTime":"2026-01-02T03:04:05Z",
+        "eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1",
+        "eventID":"e1","errorCode":"AccessDenied",
+        "errorMessage":"User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/R",
+        "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},
+        "recipientAccountId":"111122223333","requestParameters":null}]}"#;
+
+    #[test]
+    fn dedupe_on_arrival_keeps_the_smallest_sort_key_whatever_the_order() {
+        let opts = ScanOptions::default();
+        let pf = Prefilter::new(opts.select.clone());
+        let mut w = Worker::new();
+        let mut c = Collector::new();
+        for name in ["c.json", "a.json", "b.json"] {
+            let r = w.process_bytes(name, RECORD.as_bytes(), &opts, &pf);
+            assert_eq!(r.findings.len(), 1, "{name}");
+            c.add(r);
+        }
+        let (findings, stats) = c.finish();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].source_file, "a.json");
+        assert_eq!(stats.duplicates, 2);
+        assert_eq!(stats.findings, 1);
+    }
 }
