@@ -665,7 +665,7 @@ mod tests {
     #[test]
     fn dedupe_on_arrival_keeps_the_smallest_sort_key_whatever_the_order() {
         let opts = ScanOptions::default();
-        let pf = Prefilter::new(opts.select.clone());
+        let pf = Prefilter::new(opts.select);
         let mut w = Worker::new();
         let mut c = Collector::new();
         for name in ["c.json", "a.json", "b.json"] {
