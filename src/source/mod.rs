@@ -9,20 +9,30 @@
 //! in the channel, plus the ones being downloaded and the ones being parsed.
 
 pub mod keys;
+#[cfg(feature = "aws")]
 pub mod lookup;
+#[cfg(feature = "aws")]
 pub mod s3;
 
+#[cfg(feature = "aws")]
 use std::sync::Arc;
+#[cfg(feature = "aws")]
 use std::sync::Mutex;
+#[cfg(feature = "aws")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "aws")]
 use aws_sdk_s3::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
+#[cfg(feature = "aws")]
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+#[cfg(feature = "aws")]
 use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+#[cfg(feature = "aws")]
 use crate::pipeline::{Collector, FileResult, Observer, ScanOptions, Worker};
+#[cfg(feature = "aws")]
 use crate::select::Prefilter;
 
 /// Fatal errors of a remote source (exit code 2). Per-object problems are
@@ -64,6 +74,7 @@ pub enum SourceError {
 /// Connection settings shared by the S3 and LookupEvents sources. Unset
 /// fields fall back to aws-config's default chain (environment, profile,
 /// SSO, web identity, IMDS), which also reads `AWS_ENDPOINT_URL`.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
     pub profile: Option<String>,
@@ -78,6 +89,7 @@ pub struct AwsOptions {
 }
 
 /// An access key pair, optionally with a session token.
+#[cfg(feature = "aws")]
 #[derive(Clone)]
 pub struct StaticCredentials {
     pub access_key_id: String,
@@ -85,6 +97,7 @@ pub struct StaticCredentials {
     pub session_token: Option<String>,
 }
 
+#[cfg(feature = "aws")]
 impl std::fmt::Debug for StaticCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StaticCredentials")
@@ -94,6 +107,7 @@ impl std::fmt::Debug for StaticCredentials {
 }
 
 /// Load the shared SDK configuration.
+#[cfg(feature = "aws")]
 pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(p) = &o.profile {
@@ -123,12 +137,14 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
 
 /// Counts the SDK's retries: an interceptor sees every execution once and
 /// every attempt (first try and retries) once.
+#[cfg(feature = "aws")]
 #[derive(Debug, Default, Clone)]
 pub struct RetryCounter {
     executions: Arc<AtomicU64>,
     attempts: Arc<AtomicU64>,
 }
 
+#[cfg(feature = "aws")]
 impl RetryCounter {
     pub fn retries(&self) -> u64 {
         self.attempts
@@ -137,6 +153,7 @@ impl RetryCounter {
     }
 }
 
+#[cfg(feature = "aws")]
 impl Intercept for RetryCounter {
     fn name(&self) -> &'static str {
         "trailtriage::RetryCounter"
@@ -185,6 +202,7 @@ pub fn is_auth_code(code: &str) -> bool {
 
 /// The error code (if the service sent one) and a one-line description of
 /// an SDK error, with its causes.
+#[cfg(feature = "aws")]
 pub fn describe_sdk_error<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -201,6 +219,7 @@ where
 
 /// An error and its causes on one line, `a: b: c`, each cause's first line
 /// only and without repeats (SDK errors nest the same text several times).
+#[cfg(feature = "aws")]
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -220,6 +239,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Whether an SDK error means no credentials could be found at all.
+#[cfg(feature = "aws")]
 pub fn is_missing_credentials<E, R>(e: &SdkError<E, R>) -> bool
 where
     E: std::error::Error + 'static,
@@ -232,6 +252,7 @@ where
 }
 
 /// What a source hands to the workers.
+#[cfg(feature = "aws")]
 pub enum Item {
     /// Raw object bytes (gzip or plain JSON) to decode, scan and classify.
     Bytes { name: String, data: Vec<u8> },
@@ -242,6 +263,7 @@ pub enum Item {
 /// Run `producer` on its own thread with a bounded channel of `queue` items
 /// to worker threads that process each item; results reach `observer` and
 /// `collector` on the calling thread. Returns what the producer returns.
+#[cfg(feature = "aws")]
 pub fn drive<T, P>(
     opts: &ScanOptions,
     pf: &Prefilter,
@@ -298,6 +320,7 @@ where
     })
 }
 
+#[cfg(feature = "aws")]
 #[cfg(test)]
 mod tests {
     use super::*;

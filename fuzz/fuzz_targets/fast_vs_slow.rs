@@ -1,0 +1,34 @@
+#![no_main]
+//! Differential fuzzing: the fast path (libdeflate, structural scan,
+//! pre-filter, simd-json on candidates) against its slow twin (flate2,
+//! serde_json over everything, no pre-filter) on arbitrary bytes. They must
+//! agree on every finding and every count; where the slow path gives up on a
+//! broken document, the fast one must also call the object failed and lose
+//! nothing the slow one found.
+
+use libfuzzer_sys::fuzz_target;
+use trailtriage::classify::SelectOptions;
+use trailtriage::pipeline::{Outcome, ScanOptions, Worker};
+use trailtriage::select::Prefilter;
+use trailtriage::slow::process_bytes_slow;
+
+fuzz_target!(|data: &[u8]| {
+    for select in [
+        SelectOptions::default(),
+        SelectOptions { all_denied: true, include_context: true },
+    ] {
+        let opts = ScanOptions { select, max_decompressed: 1 << 20, ..ScanOptions::default() };
+        let pf = Prefilter::new(opts.select);
+        let f = Worker::new().process_bytes("fuzz.json", data, &opts, &pf);
+        let s = process_bytes_slow("fuzz.json", data, &opts);
+        if matches!(s.outcome, Outcome::Failed(_)) {
+            assert!(matches!(f.outcome, Outcome::Failed(_)), "slow {:?} fast {:?}", s.outcome, f.outcome);
+            for x in &s.findings {
+                assert!(f.findings.contains(x), "fast lost {}", x.event_id);
+            }
+            continue;
+        }
+        assert_eq!(f.counts, s.counts, "outcomes: fast {:?} slow {:?}", f.outcome, s.outcome);
+        assert_eq!(f.findings, s.findings);
+    }
+});
