@@ -87,6 +87,17 @@ impl Prefilter {
             || self.unicode_escape.find(rec).is_some()
     }
 
+    /// [`Prefilter::could_match`] for a record known to hold no backslash:
+    /// no needle can be spelled with escapes there, so the escape search is
+    /// skipped.
+    #[inline]
+    pub fn could_match_unescaped(&self, rec: &[u8]) -> bool {
+        debug_assert!(memchr::memchr(b'\\', rec).is_none());
+        self.error_code.find(rec).is_some()
+            || self.switch_role.find(rec).is_some()
+            || (self.include_context && self.aws_account.find(rec).is_some())
+    }
+
     /// Search a whole decoded file once, into `hits` (reused). Returns
     /// `false` if the combined searcher is unavailable (then ask
     /// [`Prefilter::could_match`] per record).
@@ -116,7 +127,7 @@ mod tests {
             assert!(pf.find_hits(file, &mut hits));
             let mut seen = Vec::new();
             crate::scan::scan(file, &mut |r| {
-                if let crate::scan::Rec::Raw(b) = r {
+                if let crate::scan::Rec::Raw(b) | crate::scan::Rec::Plain(b) = r {
                     let off = b.as_ptr() as usize - file.as_ptr() as usize;
                     assert_eq!(pf.could_match(b), hits.any_within(off, off + b.len()));
                     seen.push(pf.could_match(b));
