@@ -559,7 +559,7 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
                     buf.extend_from_slice(&chunk);
                 }
                 Ok(None) => break None,
-                Err(e) => break Some(e.to_string()),
+                Err(e) => break Some(super::error_chain(&e)),
             }
         };
         let got = buf.len() as u64;
