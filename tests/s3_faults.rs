@@ -631,3 +631,35 @@ fn listing_faults_are_retried_and_a_listing_that_keeps_failing_is_fatal() {
         .count();
     assert!(tries >= 3, "the SDK's 3 attempts per listing: {tries}");
 }
+
+#[test]
+fn the_backoff_knob_keeps_aws_max_attempts_and_rejects_nonsense() {
+    let srv = S3sFs::with_samples();
+    let keys = srv.log_keys();
+    let mut plan = Plan::default();
+    plan.always.insert(keys[0].clone(), Fault::SlowDown);
+    let proxy = FaultProxy::start(srv.addr(), plan.script());
+    let url = format!("s3://{BUCKET}/");
+    let out = bin()
+        .args(["scan", &url, "--endpoint-url", &proxy.endpoint()])
+        .env("AWS_MAX_ATTEMPTS", "5")
+        .output()
+        .expect("run");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let hits = proxy.requests_per_path();
+    assert_eq!(hits.get(&format!("/{BUCKET}/{}", keys[0])), Some(&5));
+    assert!(stdout.contains(", 1 failed, 4 retries"), "{stdout}");
+
+    let out = bin()
+        .args(["scan", &url, "--endpoint-url", &proxy.endpoint()])
+        .env("TRAILTRIAGE_RETRY_BACKOFF_MS", "soon")
+        .output()
+        .expect("run");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TRAILTRIAGE_RETRY_BACKOFF_MS=\"soon\": not a number of milliseconds"),
+        "{stderr}"
+    );
+}

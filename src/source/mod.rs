@@ -120,17 +120,23 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
             "trailtriage-static",
         ));
     }
-    if o.max_attempts.is_some() || o.retry_backoff.is_some() {
-        let mut rc = aws_config::retry::RetryConfig::standard();
-        if let Some(n) = o.max_attempts {
-            rc = rc.with_max_attempts(n.max(1));
-        }
-        if let Some(d) = o.retry_backoff {
-            rc = rc.with_initial_backoff(d);
-        }
-        loader = loader.retry_config(rc);
+    let conf = loader.load().await;
+    if o.max_attempts.is_none() && o.retry_backoff.is_none() {
+        return conf;
     }
-    loader.load().await
+    // Start from what the environment or profile chose (AWS_MAX_ATTEMPTS,
+    // AWS_RETRY_MODE) and change only what was asked for.
+    let mut rc = conf
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(aws_config::retry::RetryConfig::standard);
+    if let Some(n) = o.max_attempts {
+        rc = rc.with_max_attempts(n.max(1));
+    }
+    if let Some(d) = o.retry_backoff {
+        rc = rc.with_initial_backoff(d);
+    }
+    conf.to_builder().retry_config(rc).build()
 }
 
 /// Counts the SDK's retries: an interceptor sees every execution once and
