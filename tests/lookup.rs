@@ -319,6 +319,7 @@ fn options(endpoint: &str, regions: &[&str]) -> LookupOptions {
             region: Some("us-east-1".into()),
             endpoint_url: Some(endpoint.to_string()),
             max_attempts: None,
+            retry_backoff: None,
             static_credentials: Some(StaticCredentials {
                 access_key_id: "test".into(),
                 secret_access_key: "test".into(),

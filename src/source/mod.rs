@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 #[cfg(feature = "aws")]
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 #[cfg(feature = "aws")]
 use aws_sdk_s3::config::interceptors::{
@@ -84,6 +85,11 @@ pub struct AwsOptions {
     /// Total attempts per request for the SDK's standard retry strategy
     /// (default 3; 1 disables retries).
     pub max_attempts: Option<u32>,
+    /// First backoff before a retry. The SDK's standard strategy waits a
+    /// random time up to this, doubling each retry, capped at 20 s (default
+    /// 1 s); S3 re-reads of a broken body wait this times the attempt number
+    /// (default 100 ms). Tests set it small.
+    pub retry_backoff: Option<Duration>,
     /// Fixed credentials instead of the default chain (embedding, tests).
     pub static_credentials: Option<StaticCredentials>,
 }
@@ -128,11 +134,23 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
             "trailtriage-static",
         ));
     }
-    if let Some(n) = o.max_attempts {
-        loader = loader
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n.max(1)));
+    let conf = loader.load().await;
+    if o.max_attempts.is_none() && o.retry_backoff.is_none() {
+        return conf;
     }
-    loader.load().await
+    // Start from what the environment or profile chose (AWS_MAX_ATTEMPTS,
+    // AWS_RETRY_MODE) and change only what was asked for.
+    let mut rc = conf
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(aws_config::retry::RetryConfig::standard);
+    if let Some(n) = o.max_attempts {
+        rc = rc.with_max_attempts(n.max(1));
+    }
+    if let Some(d) = o.retry_backoff {
+        rc = rc.with_initial_backoff(d);
+    }
+    conf.to_builder().retry_config(rc).build()
 }
 
 /// Counts the SDK's retries: an interceptor sees every execution once and

@@ -39,6 +39,9 @@ const LIST_CONCURRENCY: usize = 8;
 const MAX_TRAIL_PREFIX_DEPTH: usize = 2;
 /// Attempts at reading a body that broke off (the SDK does not retry those).
 const BODY_ATTEMPTS: u32 = 3;
+/// Wait before re-reading a broken body, times the attempt number (unless
+/// [`AwsOptions::retry_backoff`] says otherwise).
+const BODY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Settings of the S3 source.
 #[derive(Debug, Clone)]
@@ -156,6 +159,7 @@ struct Ctx {
     sem: Arc<Semaphore>,
     counters: Arc<Counters>,
     max_size: u64,
+    body_backoff: Duration,
 }
 
 /// Scan the given S3 URLs into `collector`. Per-object problems become failed
@@ -202,6 +206,7 @@ pub fn run_s3(
                     sem: sem.clone(),
                     counters: c2.clone(),
                     max_size,
+                    body_backoff: s3.aws.retry_backoff.unwrap_or(BODY_BACKOFF),
                 });
                 scan_url(ctx, &window).await?;
             }
@@ -554,7 +559,7 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
                     buf.extend_from_slice(&chunk);
                 }
                 Ok(None) => break None,
-                Err(e) => break Some(e.to_string()),
+                Err(e) => break Some(super::error_chain(&e)),
             }
         };
         let got = buf.len() as u64;
@@ -572,7 +577,7 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
             }
             Some(_) if attempt < BODY_ATTEMPTS => {
                 bump(&ctx.counters.body_retries);
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                tokio::time::sleep(ctx.body_backoff * attempt).await;
             }
             Some(p) => {
                 bump(&ctx.counters.objects_failed);
