@@ -830,6 +830,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Random records over an alphabet rich in backslashes and quotes:
+        /// a `Plain` record never holds a backslash, and none is lost.
+        #[test]
+        fn plain_promise_holds_on_random_records(parts in proptest::collection::vec("[xy\\\\\"]{0,90}", 1..8)) {
+            let recs: Vec<String> = parts
+                .iter()
+                .map(|p| format!(r#"{{"k":"{}"}}"#, p.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
+            let doc = format!(r#"{{"Records":[{}]}}"#, recs.join(","));
+            let mut n = 0;
+            scan(doc.as_bytes(), &mut |r| {
+                if let Rec::Plain(x) = r {
+                    assert!(!x.contains(&b'\\'));
+                }
+                n += 1;
+            })
+            .unwrap();
+            proptest::prop_assert_eq!(n, recs.len());
+        }
+    }
+
     #[test]
     fn bare_array_and_ndjson() {
         let (r, _) = collect(b"[{\"eventName\":\"A\"}, {\"eventName\":\"B\"}]");
