@@ -325,6 +325,7 @@ fn options(endpoint: &str, regions: &[&str]) -> LookupOptions {
                 secret_access_key: "test".into(),
                 session_token: None,
             }),
+            ..AwsOptions::default()
         },
         regions: regions.iter().map(|r| r.to_string()).collect(),
         requests_per_second: 2.0,

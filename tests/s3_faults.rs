@@ -23,7 +23,7 @@ use trailtriage::pipeline::{Collector, Input, ScanOptions, Silent, Stats, run_lo
 use trailtriage::select::Prefilter;
 use trailtriage::source::keys::S3Url;
 use trailtriage::source::s3::{S3Options, S3Report, run_s3};
-use trailtriage::source::{AwsOptions, SourceError, StaticCredentials};
+use trailtriage::source::{AwsOptions, SourceError, StaticCredentials, Timeouts};
 
 const BUCKET: &str = "trail";
 /// First retry backoff in these tests (the default is 1 s for the SDK).
@@ -239,6 +239,7 @@ fn aws(endpoint: &str) -> AwsOptions {
             secret_access_key: "test".into(),
             session_token: None,
         }),
+        ..AwsOptions::default()
     }
 }
 
@@ -254,9 +255,17 @@ fn s3_scan(
     endpoint: &str,
     opts: &ScanOptions,
 ) -> Result<(S3Report, Vec<Finding>, Stats), SourceError> {
+    s3_scan_with(url, aws(endpoint), opts)
+}
+
+fn s3_scan_with(
+    url: &str,
+    aws: AwsOptions,
+    opts: &ScanOptions,
+) -> Result<(S3Report, Vec<Finding>, Stats), SourceError> {
     let urls = vec![S3Url::parse(url).expect("url")];
     let s3 = S3Options {
-        aws: aws(endpoint),
+        aws,
         concurrency: 8,
     };
     let pf = Prefilter::new(opts.select);
@@ -551,6 +560,12 @@ fn an_object_that_keeps_failing_is_reported_and_the_rest_is_read() {
     assert!(stdout.contains("3 failed, "), "{stdout}");
     assert!(
         stdout.contains(&format!(
+            "\nretries: {expected} (remote requests sent again"
+        )),
+        "the accounting shows the retries: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
             "files: {} seen = {} read + {} skipped + 3 failed",
             stats.files_seen, stats.files_read, stats.files_skipped
         )),
@@ -661,5 +676,136 @@ fn the_backoff_knob_keeps_aws_max_attempts_and_rejects_nonsense() {
     assert!(
         stderr.contains("TRAILTRIAGE_RETRY_BACKOFF_MS=\"soon\": not a number of milliseconds"),
         "{stderr}"
+    );
+}
+
+/// A response timeout small enough for a test, large enough that s3s-fs on
+/// a busy machine never trips it.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[test]
+fn a_response_that_never_comes_times_out_is_retried_then_reported() {
+    let srv = S3sFs::with_samples();
+    let keys = srv.log_keys();
+    let dir = srv.bucket_dir();
+    let opts = scan_opts();
+    let (local, lstats) = run_local(&[Input::Path(dir.clone())], &opts, &Silent);
+    // Two objects that hold findings: one gets no answer on its first
+    // attempt only, the other never.
+    let root = format!("{}/", dir.display());
+    let with_findings: Vec<&String> = keys
+        .iter()
+        .filter(|k| local.iter().any(|f| f.source_file == format!("{root}{k}")))
+        .collect();
+    assert!(with_findings.len() >= 2, "{with_findings:?}");
+    let (once, never) = (with_findings[0], with_findings[1]);
+    let mut plan = Plan::default();
+    plan.objects.insert(once.clone(), vec![Fault::NoAnswer]);
+    plan.always.insert(never.clone(), Fault::NoAnswer);
+    plan.listings = vec![Fault::NoAnswer];
+    // The listing and `once` are retried once, `never` gets the SDK's 3 attempts.
+    let expected = plan.expected_retries() + 2;
+    assert_eq!(expected, 4);
+
+    let proxy = FaultProxy::start(srv.addr(), plan.clone().script());
+    let mut a = aws(&proxy.endpoint());
+    a.timeouts = Timeouts {
+        response: RESPONSE_TIMEOUT,
+        ..Timeouts::default()
+    };
+    let url = format!("s3://{BUCKET}/");
+    let started = Instant::now();
+    let (rep, findings, stats) = s3_scan_with(&url, a, &opts).expect("scan goes on");
+    let took = started.elapsed();
+    let log = proxy.describe();
+    // The listing waits once, then `never` three times in a row.
+    assert!(took >= RESPONSE_TIMEOUT * 4, "{took:?}\n{log}");
+    assert!(took < Duration::from_secs(30), "{took:?}\n{log}");
+
+    let per_path = proxy.requests_per_path();
+    let hits = |k: &str| per_path.get(&format!("/{BUCKET}/{k}")).copied();
+    assert_eq!(hits(once), Some(2), "{log}");
+    assert_eq!(hits(never), Some(3), "{log}");
+    // Every unanswered request but the last of `never` was retried.
+    assert_eq!(proxy.failures_injected(), expected + 1, "{log}");
+    assert_eq!(rep.retries, expected, "{rep:?}\n{log}");
+    assert_eq!(stats.retries, expected);
+
+    let never_name = format!("s3://{BUCKET}/{never}");
+    assert_eq!(stats.failed.len(), 1, "{:?}", stats.failed);
+    let (name, why) = &stats.failed[0];
+    assert_eq!(name, &never_name);
+    assert!(why.starts_with("cannot download: timed out"), "{why}");
+    assert!(why.contains("after 3 attempts"), "{why}");
+    assert_eq!(rep.objects_failed, 1);
+    assert_eq!(rep.objects_fetched, keys.len() as u64 - 1);
+    assert_eq!(
+        stats.files_seen,
+        stats.files_read + stats.files_skipped + stats.files_failed
+    );
+    assert_eq!(stats.files_seen, lstats.files_seen);
+    assert_eq!(stats.files_read, lstats.files_read - 1);
+    assert_eq!(stats.files_failed, 1);
+
+    // Everything but `never`, `once` included, exactly as on disk.
+    let rest = tempfile::tempdir().expect("tempdir");
+    copy_tree(&dir, rest.path());
+    std::fs::remove_file(rest.path().join(never)).expect("remove");
+    let (local_rest, _) = run_local(&[Input::Path(rest.path().to_path_buf())], &opts, &Silent);
+    assert!(local_rest.len() < local.len());
+    assert_eq!(
+        normalized(&findings, &format!("s3://{BUCKET}")),
+        normalized(&local_rest, &rest.path().display().to_string())
+    );
+    eprintln!("library scan with {RESPONSE_TIMEOUT:?} response timeouts: {took:?}; {name}: {why}");
+
+    // Through the binary, with the flag: exit code 1, the object named on
+    // stderr and in the report, the retries in the accounting.
+    let proxy = FaultProxy::start(srv.addr(), plan.script());
+    let started = Instant::now();
+    let out = bin()
+        .args(["scan", &url, "--endpoint-url", &proxy.endpoint()])
+        .args(["--response-timeout", "1s"])
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(took >= RESPONSE_TIMEOUT * 4, "{took:?}");
+    assert!(stderr.contains(&never_name), "{stderr}");
+    assert!(
+        stdout.contains(&format!("{never_name}: cannot download: timed out")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "files: {} seen = {} read + {} skipped + 1 failed",
+            stats.files_seen, stats.files_read, stats.files_skipped
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\nretries: {expected} (remote requests sent again"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        proxy.requests_per_path().get(&format!("/{BUCKET}/{never}")),
+        Some(&3)
+    );
+    eprintln!("binary scan with --response-timeout 1s: {took:?}");
+
+    // A nonsense timeout is a usage error.
+    let out = bin()
+        .args(["scan", &url, "--endpoint-url", &proxy.endpoint()])
+        .args(["--response-timeout", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--response-timeout"),
+        "{}",
+        text(&out.stderr)
     );
 }
