@@ -276,8 +276,8 @@ pub struct RemoteArgs {
     pub s3_concurrency: usize,
 
     /// Longest wait for the response headers of one S3 or LookupEvents
-    /// request (e.g. 30s, 500ms, 2m; a bare number is seconds). A request that
-    /// times out is retried, then its object is reported failed [default: 30s]
+    /// request (e.g. 30s, 500ms, 2m; a bare number is seconds); a request that
+    /// times out is retried like a 503 [default: 30s]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = "AWS")]
     pub response_timeout: Option<Duration>,
 

@@ -424,3 +424,26 @@ pub fn accounting_lines(st: &Stats) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_shows_retries_only_for_remote_sources() {
+        let mut st = Stats::default();
+        assert_eq!(accounting_lines(&st).len(), 2);
+        st.remote = true;
+        let lines = accounting_lines(&st);
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].starts_with("retries: 0 ("), "{lines:?}");
+        st.retries = 7;
+        let md = render(&[], &st, Format::Markdown, TextStyle::default());
+        assert!(md.contains("\n- retries: 7 ("), "{md}");
+        let text = render(&[], &st, Format::Text, TextStyle::default());
+        assert!(text.contains("\nretries: 7 ("), "{text}");
+        // Retries without the flag (stats merged from elsewhere) still show.
+        st.remote = false;
+        assert_eq!(accounting_lines(&st).len(), 3);
+    }
+}
