@@ -360,6 +360,10 @@ pub struct Stats {
     pub last_event_ms: Option<i64>,
     /// Retries performed by remote sources (S3, LookupEvents).
     pub retries: u64,
+    /// Whether a remote source (S3, LookupEvents) was read; the report's
+    /// accounting then shows the retries.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
     /// Lines about how the input was chosen (shard, state, Parquet input),
     /// carried into the report's notes.
     #[serde(skip_serializing_if = "Vec::is_empty")]

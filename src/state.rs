@@ -619,6 +619,7 @@ pub fn merge_stats(a: &mut Stats, b: &Stats) {
         (x, y) => x.or(y),
     };
     a.retries += b.retries;
+    a.remote |= b.remote;
 }
 
 #[cfg(test)]

@@ -284,6 +284,7 @@ fn aws(endpoint: &str, secret: &str) -> AwsOptions {
             secret_access_key: secret.into(),
             session_token: None,
         }),
+        ..AwsOptions::default()
     }
 }
 

@@ -1,29 +1,30 @@
 //! The S3 source through a fault-injecting proxy (tests/fault_proxy) in
 //! front of the real s3s-fs server, both on 127.0.0.1: 503 SlowDown,
-//! connections cut or reset in the middle of a body, delays and stalls, on
-//! GetObject and on ListObjectsV2. The real aws-sdk-s3 talks to the proxy;
+//! connections cut or reset in the middle of a body, delays and stalls,
+//! requests never answered (the response timeout), on GetObject and on
+//! ListObjectsV2. The real aws-sdk-s3 talks to the proxy;
 //! nothing is mocked. What must hold: the findings equal those of a scan of
 //! the same tree on disk, every retry is counted, and an object that keeps
 //! failing is named and counted as failed while the rest is read.
 
 mod fault_proxy;
+mod s3s_fs;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fault_proxy::{Fault, FaultProxy, Req, Script};
+use s3s_fs::S3sFs;
 use trailtriage::filter::parse_time_bound;
 use trailtriage::finding::Finding;
 use trailtriage::pipeline::{Collector, Input, ScanOptions, Silent, Stats, run_local};
 use trailtriage::select::Prefilter;
 use trailtriage::source::keys::S3Url;
 use trailtriage::source::s3::{S3Options, S3Report, run_s3};
-use trailtriage::source::{AwsOptions, SourceError, StaticCredentials};
+use trailtriage::source::{AwsOptions, SourceError, StaticCredentials, Timeouts};
 
 const BUCKET: &str = "trail";
 /// First retry backoff in these tests (the default is 1 s for the SDK).
@@ -31,108 +32,28 @@ const BACKOFF_MS: u64 = 10;
 
 // ---------------------------------------------------------------- s3s-fs
 
-struct S3sFs {
-    child: Child,
-    port: u16,
-    root: tempfile::TempDir,
+/// s3s-fs serving a copy of `sample-logs/` as bucket `trail`.
+fn with_samples() -> S3sFs {
+    let srv = S3sFs::start();
+    copy_tree(&samples(), &srv.bucket_dir(BUCKET));
+    srv
 }
 
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn s3s_fs_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("S3S_FS") {
-        return PathBuf::from(p);
-    }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("s3s-fs"))
-        .find(|c| c.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "s3s-fs not found on PATH, in ~/.cargo/bin or in $S3S_FS: run scripts/ci/s3-server.sh"
-            )
+/// Keys of the log objects (Digest files are skipped by key, never fetched).
+fn log_keys(srv: &S3sFs) -> Vec<String> {
+    let dir = srv.bucket_dir(BUCKET);
+    let mut keys: Vec<String> = walk(&dir)
+        .into_iter()
+        .map(|p| {
+            p.strip_prefix(&dir)
+                .expect("under the bucket")
+                .to_string_lossy()
+                .into_owned()
         })
-}
-
-fn unsigned_get_status(port: u16) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut line = String::new();
-    BufReader::new(s).read_line(&mut line).ok()?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-impl S3sFs {
-    /// s3s-fs serving a copy of `sample-logs/` as bucket `trail`.
-    fn with_samples() -> S3sFs {
-        let bin = s3s_fs_binary();
-        let root = tempfile::tempdir().expect("tempdir");
-        copy_tree(&samples(), &root.path().join(BUCKET));
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let mut child = Command::new(&bin)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--access-key", "test", "--secret-key", "test"])
-                .arg(root.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if unsigned_get_status(port).is_some() {
-                    return S3sFs { child, port, root };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("s3s-fs did not start");
-    }
-
-    fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    fn bucket_dir(&self) -> PathBuf {
-        self.root.path().join(BUCKET)
-    }
-
-    /// Keys of the log objects (Digest files are skipped by key, never fetched).
-    fn log_keys(&self) -> Vec<String> {
-        let dir = self.bucket_dir();
-        let mut keys: Vec<String> = walk(&dir)
-            .into_iter()
-            .map(|p| {
-                p.strip_prefix(&dir)
-                    .expect("under the bucket")
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .filter(|k| k.contains("/CloudTrail/"))
-            .collect();
-        keys.sort();
-        keys
-    }
+        .filter(|k| k.contains("/CloudTrail/"))
+        .collect();
+    keys.sort();
+    keys
 }
 
 fn samples() -> PathBuf {
@@ -239,6 +160,7 @@ fn aws(endpoint: &str) -> AwsOptions {
             secret_access_key: "test".into(),
             session_token: None,
         }),
+        ..AwsOptions::default()
     }
 }
 
@@ -254,9 +176,17 @@ fn s3_scan(
     endpoint: &str,
     opts: &ScanOptions,
 ) -> Result<(S3Report, Vec<Finding>, Stats), SourceError> {
+    s3_scan_with(url, aws(endpoint), opts)
+}
+
+fn s3_scan_with(
+    url: &str,
+    aws: AwsOptions,
+    opts: &ScanOptions,
+) -> Result<(S3Report, Vec<Finding>, Stats), SourceError> {
     let urls = vec![S3Url::parse(url).expect("url")];
     let s3 = S3Options {
-        aws: aws(endpoint),
+        aws,
         concurrency: 8,
     };
     let pf = Prefilter::new(opts.select);
@@ -375,8 +305,8 @@ fn bin_scan(input: &str, root: &str, endpoint: &str) -> BinRun {
 
 #[test]
 fn transient_faults_change_nothing_but_the_retry_count() {
-    let srv = S3sFs::with_samples();
-    let keys = srv.log_keys();
+    let srv = with_samples();
+    let keys = log_keys(&srv);
     assert!(keys.len() >= 18, "{keys:?}");
     let plan = transient_plan(&keys);
     let expected = plan.expected_retries();
@@ -409,7 +339,7 @@ fn transient_faults_change_nothing_but_the_retry_count() {
     }
 
     // Identical to reading the same tree from disk.
-    let dir = srv.bucket_dir();
+    let dir = srv.bucket_dir(BUCKET);
     let (local, lstats) = run_local(&[Input::Path(dir.clone())], &opts, &Silent);
     assert!(!local.is_empty());
     assert_eq!(
@@ -448,8 +378,8 @@ fn transient_faults_change_nothing_but_the_retry_count() {
 
 #[test]
 fn an_object_that_keeps_failing_is_reported_and_the_rest_is_read() {
-    let srv = S3sFs::with_samples();
-    let keys = srv.log_keys();
+    let srv = with_samples();
+    let keys = log_keys(&srv);
     let (reset, throttled, denied) = (&keys[2], &keys[7], &keys[11]);
     let mut plan = Plan::default();
     plan.always.insert(reset.clone(), Fault::ResetBody(64));
@@ -506,7 +436,7 @@ fn an_object_that_keeps_failing_is_reported_and_the_rest_is_read() {
     assert_eq!(rep.objects_fetched, keys.len() as u64 - 3);
 
     // Accounting: every file seen is read, skipped or failed; all the others are read.
-    let dir = srv.bucket_dir();
+    let dir = srv.bucket_dir(BUCKET);
     let (local, lstats) = run_local(&[Input::Path(dir.clone())], &opts, &Silent);
     assert_eq!(stats.files_seen, lstats.files_seen);
     assert_eq!(
@@ -551,6 +481,12 @@ fn an_object_that_keeps_failing_is_reported_and_the_rest_is_read() {
     assert!(stdout.contains("3 failed, "), "{stdout}");
     assert!(
         stdout.contains(&format!(
+            "\nretries: {expected} (remote requests sent again"
+        )),
+        "the accounting shows the retries: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
             "files: {} seen = {} read + {} skipped + 3 failed",
             stats.files_seen, stats.files_read, stats.files_skipped
         )),
@@ -560,7 +496,7 @@ fn an_object_that_keeps_failing_is_reported_and_the_rest_is_read() {
 
 #[test]
 fn listing_faults_are_retried_and_a_listing_that_keeps_failing_is_fatal() {
-    let srv = S3sFs::with_samples();
+    let srv = with_samples();
     let mut opts = scan_opts();
     let now = chrono::Utc::now().timestamp_millis();
     opts.filters.since_ms = Some(parse_time_bound("2026-10-06", now).expect("since"));
@@ -634,8 +570,8 @@ fn listing_faults_are_retried_and_a_listing_that_keeps_failing_is_fatal() {
 
 #[test]
 fn the_backoff_knob_keeps_aws_max_attempts_and_rejects_nonsense() {
-    let srv = S3sFs::with_samples();
-    let keys = srv.log_keys();
+    let srv = with_samples();
+    let keys = log_keys(&srv);
     let mut plan = Plan::default();
     plan.always.insert(keys[0].clone(), Fault::SlowDown);
     let proxy = FaultProxy::start(srv.addr(), plan.script());
@@ -661,5 +597,136 @@ fn the_backoff_knob_keeps_aws_max_attempts_and_rejects_nonsense() {
     assert!(
         stderr.contains("TRAILTRIAGE_RETRY_BACKOFF_MS=\"soon\": not a number of milliseconds"),
         "{stderr}"
+    );
+}
+
+/// A response timeout small enough for a test, large enough that s3s-fs on
+/// a busy machine never trips it.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[test]
+fn a_response_that_never_comes_times_out_is_retried_then_reported() {
+    let srv = with_samples();
+    let keys = log_keys(&srv);
+    let dir = srv.bucket_dir(BUCKET);
+    let opts = scan_opts();
+    let (local, lstats) = run_local(&[Input::Path(dir.clone())], &opts, &Silent);
+    // Two objects that hold findings: one gets no answer on its first
+    // attempt only, the other never.
+    let root = format!("{}/", dir.display());
+    let with_findings: Vec<&String> = keys
+        .iter()
+        .filter(|k| local.iter().any(|f| f.source_file == format!("{root}{k}")))
+        .collect();
+    assert!(with_findings.len() >= 2, "{with_findings:?}");
+    let (once, never) = (with_findings[0], with_findings[1]);
+    let mut plan = Plan::default();
+    plan.objects.insert(once.clone(), vec![Fault::NoAnswer]);
+    plan.always.insert(never.clone(), Fault::NoAnswer);
+    plan.listings = vec![Fault::NoAnswer];
+    // The listing and `once` are retried once, `never` gets the SDK's 3 attempts.
+    let expected = plan.expected_retries() + 2;
+    assert_eq!(expected, 4);
+
+    let proxy = FaultProxy::start(srv.addr(), plan.clone().script());
+    let mut a = aws(&proxy.endpoint());
+    a.timeouts = Timeouts {
+        response: RESPONSE_TIMEOUT,
+        ..Timeouts::default()
+    };
+    let url = format!("s3://{BUCKET}/");
+    let started = Instant::now();
+    let (rep, findings, stats) = s3_scan_with(&url, a, &opts).expect("scan goes on");
+    let took = started.elapsed();
+    let log = proxy.describe();
+    // The listing waits once, then `never` three times in a row.
+    assert!(took >= RESPONSE_TIMEOUT * 4, "{took:?}\n{log}");
+    assert!(took < Duration::from_secs(30), "{took:?}\n{log}");
+
+    let per_path = proxy.requests_per_path();
+    let hits = |k: &str| per_path.get(&format!("/{BUCKET}/{k}")).copied();
+    assert_eq!(hits(once), Some(2), "{log}");
+    assert_eq!(hits(never), Some(3), "{log}");
+    // Every unanswered request but the last of `never` was retried.
+    assert_eq!(proxy.failures_injected(), expected + 1, "{log}");
+    assert_eq!(rep.retries, expected, "{rep:?}\n{log}");
+    assert_eq!(stats.retries, expected);
+
+    let never_name = format!("s3://{BUCKET}/{never}");
+    assert_eq!(stats.failed.len(), 1, "{:?}", stats.failed);
+    let (name, why) = &stats.failed[0];
+    assert_eq!(name, &never_name);
+    assert!(why.starts_with("cannot download: timed out"), "{why}");
+    assert!(why.contains("after 3 attempts"), "{why}");
+    assert_eq!(rep.objects_failed, 1);
+    assert_eq!(rep.objects_fetched, keys.len() as u64 - 1);
+    assert_eq!(
+        stats.files_seen,
+        stats.files_read + stats.files_skipped + stats.files_failed
+    );
+    assert_eq!(stats.files_seen, lstats.files_seen);
+    assert_eq!(stats.files_read, lstats.files_read - 1);
+    assert_eq!(stats.files_failed, 1);
+
+    // Everything but `never`, `once` included, exactly as on disk.
+    let rest = tempfile::tempdir().expect("tempdir");
+    copy_tree(&dir, rest.path());
+    std::fs::remove_file(rest.path().join(never)).expect("remove");
+    let (local_rest, _) = run_local(&[Input::Path(rest.path().to_path_buf())], &opts, &Silent);
+    assert!(local_rest.len() < local.len());
+    assert_eq!(
+        normalized(&findings, &format!("s3://{BUCKET}")),
+        normalized(&local_rest, &rest.path().display().to_string())
+    );
+    eprintln!("library scan with {RESPONSE_TIMEOUT:?} response timeouts: {took:?}; {name}: {why}");
+
+    // Through the binary, with the flag: exit code 1, the object named on
+    // stderr and in the report, the retries in the accounting.
+    let proxy = FaultProxy::start(srv.addr(), plan.script());
+    let started = Instant::now();
+    let out = bin()
+        .args(["scan", &url, "--endpoint-url", &proxy.endpoint()])
+        .args(["--response-timeout", "1s"])
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(took >= RESPONSE_TIMEOUT * 4, "{took:?}");
+    assert!(stderr.contains(&never_name), "{stderr}");
+    assert!(
+        stdout.contains(&format!("{never_name}: cannot download: timed out")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "files: {} seen = {} read + {} skipped + 1 failed",
+            stats.files_seen, stats.files_read, stats.files_skipped
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\nretries: {expected} (remote requests sent again"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        proxy.requests_per_path().get(&format!("/{BUCKET}/{never}")),
+        Some(&3)
+    );
+    eprintln!("binary scan with --response-timeout 1s: {took:?}");
+
+    // A nonsense timeout is a usage error.
+    let out = bin()
+        .args(["scan", &url, "--endpoint-url", &proxy.endpoint()])
+        .args(["--response-timeout", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--response-timeout"),
+        "{}",
+        text(&out.stderr)
     );
 }

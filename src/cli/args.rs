@@ -1,6 +1,7 @@
 //! clap definitions. clap types stop in `cli/`: the library takes validated options.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -274,8 +275,66 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "N", default_value_t = 16, help_heading = "AWS")]
     pub s3_concurrency: usize,
 
+    /// Longest wait for the response headers of one S3 or LookupEvents
+    /// request (e.g. 30s, 500ms, 2m; a bare number is seconds); a request that
+    /// times out is retried like a 503 [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = "AWS")]
+    pub response_timeout: Option<Duration>,
+
+    /// Longest wait to connect to S3 or LookupEvents [default: 3.1s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = "AWS")]
+    pub connect_timeout: Option<Duration>,
+
     /// Read the CloudTrail LookupEvents API (last 90 days of management
     /// events) instead of or besides log files; --since/--until set the window.
     #[arg(long, help_heading = "AWS")]
     pub lookup: bool,
+}
+
+/// A timeout: a number with `ms`, `s` or `m`, or a bare number of seconds;
+/// more than zero and at most an hour.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, unit_ms) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        (t, 1000.0)
+    };
+    let bad = || format!("{s:?}: not a duration (e.g. 30s, 500ms, 2m)");
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !n.is_finite() {
+        return Err(bad());
+    }
+    let ms = n * unit_ms;
+    if ms < 1.0 {
+        return Err(format!("{s:?}: must be at least 1ms"));
+    }
+    if ms > 3_600_000.0 {
+        return Err(format!("{s:?}: must be at most an hour"));
+    }
+    // Whole nanoseconds, rounded: 3.1s is exactly 3,100 ms.
+    Ok(Duration::from_nanos((ms * 1e6).round() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_timeout(" 3.1s "), Ok(Duration::from_millis(3100)));
+        for bad in [
+            "", "s", "soon", "-1s", "0", "0.1ms", "NaN", "inf", "2h", "61m",
+        ] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -11,9 +11,11 @@ use trailtriage::pipeline::{
     Collector, Input, Observer, ScanOptions, Stats, run_local, run_local_into,
 };
 use trailtriage::select::Prefilter;
-use trailtriage::source::AwsOptions;
 use trailtriage::source::lookup::{LookupOptions, run_lookup};
 use trailtriage::source::s3::{S3Options, parse_urls, run_s3};
+use trailtriage::source::{
+    AwsOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Timeouts,
+};
 
 fn is_s3(i: &Input) -> bool {
     matches!(i, Input::Path(p) if p.to_str().is_some_and(|s| s.starts_with("s3://")))
@@ -38,6 +40,10 @@ fn aws_options(r: &RemoteArgs) -> Result<AwsOptions> {
         max_attempts: None,
         retry_backoff,
         static_credentials: None,
+        timeouts: Timeouts {
+            connect: r.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            response: r.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
+        },
     })
 }
 

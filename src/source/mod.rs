@@ -92,6 +92,35 @@ pub struct AwsOptions {
     pub retry_backoff: Option<Duration>,
     /// Fixed credentials instead of the default chain (embedding, tests).
     pub static_credentials: Option<StaticCredentials>,
+    /// How long to wait for a connection and for each response.
+    pub timeouts: Timeouts,
+}
+
+/// Default [`Timeouts::connect`]: the SDK's own default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// Default [`Timeouts::response`].
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Timeouts of every request to S3 and LookupEvents, per attempt. A request
+/// that times out is a transient failure: it is retried like a 503, and
+/// reported as "timed out" once its attempts are spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Opening the connection (TCP and TLS).
+    pub connect: Duration,
+    /// From sending a request to receiving its response headers (the SDK's
+    /// read timeout). A body that stalls after the headers is the SDK's
+    /// stalled-stream protection's business (docs/S3.md).
+    pub response: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            response: DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
 }
 
 /// An access key pair, optionally with a session token.
@@ -134,6 +163,14 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
             "trailtriage-static",
         ));
     }
+    // Replaces the SDK's default timeouts (a 3.1 s connect timeout, and no
+    // limit at all on waiting for a response).
+    loader = loader.timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(o.timeouts.connect)
+            .read_timeout(o.timeouts.response)
+            .build(),
+    );
     let conf = loader.load().await;
     if o.max_attempts.is_none() && o.retry_backoff.is_none() {
         return conf;
@@ -164,6 +201,11 @@ pub struct RetryCounter {
 
 #[cfg(feature = "aws")]
 impl RetryCounter {
+    /// Requests sent: first tries and retries.
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
     pub fn retries(&self) -> u64 {
         self.attempts
             .load(Ordering::Relaxed)
@@ -219,7 +261,8 @@ pub fn is_auth_code(code: &str) -> bool {
 }
 
 /// The error code (if the service sent one) and a one-line description of
-/// an SDK error, with its causes.
+/// an SDK error, with its causes. A timeout's description starts with
+/// "timed out".
 #[cfg(feature = "aws")]
 pub fn describe_sdk_error<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
 where
@@ -230,9 +273,29 @@ where
     let text = match (&code, e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.clone(),
+        _ if is_timeout(e) => {
+            // "dispatch failure: timeout: HTTP read timeout occurred after 1s: timed out"
+            let chain = error_chain(e);
+            let parts: Vec<&str> = chain
+                .split(": ")
+                .filter(|p| !matches!(*p, "dispatch failure" | "timeout" | "timed out"))
+                .collect();
+            format!("timed out: {}", parts.join(": "))
+        }
         _ => error_chain(e),
     };
     (code, text)
+}
+
+/// Whether an SDK error is a timeout (connect, response, or the SDK's
+/// operation timeouts).
+#[cfg(feature = "aws")]
+pub fn is_timeout<E, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout(),
+        _ => false,
+    }
 }
 
 /// An error and its causes on one line, `a: b: c`, each cause's first line

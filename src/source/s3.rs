@@ -229,6 +229,7 @@ pub fn run_s3(
         pruned: counters.pruned.load(Ordering::Relaxed),
     };
     collector.stats.retries += report.retries;
+    collector.stats.remote = true;
     result.map(|()| report)
 }
 
@@ -518,6 +519,12 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
         bump(&ctx.counters.objects_failed);
         return Item::Done(FileResult::failed(name, too_large(n)));
     }
+    // Requests sent for this object: the SDK's attempts of every read.
+    let sent = RetryCounter::default();
+    let after = |sent: &RetryCounter| match sent.attempts() {
+        0 | 1 => String::new(),
+        n => format!(" (after {n} attempts)"),
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -526,6 +533,8 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
             .get_object()
             .bucket(&ctx.url.bucket)
             .key(key)
+            .customize()
+            .interceptor(sent.clone())
             .send()
             .await
         {
@@ -533,7 +542,10 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
             Err(e) => {
                 bump(&ctx.counters.objects_failed);
                 let (_, text) = describe_sdk_error(&e);
-                return Item::Done(FileResult::failed(name, format!("cannot download: {text}")));
+                return Item::Done(FileResult::failed(
+                    name,
+                    format!("cannot download: {text}{}", after(&sent)),
+                ));
             }
         };
         let expected = out.content_length().and_then(|n| u64::try_from(n).ok());
@@ -583,7 +595,7 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
                 bump(&ctx.counters.objects_failed);
                 return Item::Done(FileResult::failed(
                     name,
-                    format!("cannot download: {p} (after {attempt} attempts)"),
+                    format!("cannot download: {p}{}", after(&sent)),
                 ));
             }
         }

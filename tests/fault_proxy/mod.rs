@@ -1,8 +1,8 @@
 //! A fault-injecting HTTP/1.1 proxy for the S3 tests: it listens on
 //! 127.0.0.1, forwards each request to a real server (s3s-fs) and, following
 //! a script keyed by request and attempt number, answers `503 SlowDown`
-//! itself, cuts or resets the connection in the middle of the body, or
-//! delays. The real aws-sdk-s3 talks to it through `--endpoint-url`.
+//! itself, cuts or resets the connection in the middle of the body, never
+//! answers, or delays. The real aws-sdk-s3 talks to it through `--endpoint-url`.
 //!
 //! Client connections stay alive between requests (as the SDK expects);
 //! each forwarded request opens its own upstream connection with
@@ -35,6 +35,9 @@ pub enum Fault {
     ResetBody(usize),
     /// Relay the headers and this many body bytes, pause, then the rest.
     StallBody(usize, Duration),
+    /// Read the request and never answer: no status line, no headers; the
+    /// connection stays open until the client closes it (or 2 minutes pass).
+    NoAnswer,
     /// Wait, then do the inner fault.
     Delay(Duration, Box<Fault>),
 }
@@ -48,7 +51,11 @@ impl Fault {
     pub fn is_failure(&self) -> bool {
         match self {
             Fault::Pass | Fault::StallBody(..) => false,
-            Fault::SlowDown | Fault::Error { .. } | Fault::CutBody(_) | Fault::ResetBody(_) => true,
+            Fault::SlowDown
+            | Fault::Error { .. }
+            | Fault::CutBody(_)
+            | Fault::ResetBody(_)
+            | Fault::NoAnswer => true,
             Fault::Delay(_, f) => f.is_failure(),
         }
     }
@@ -61,6 +68,7 @@ impl Fault {
             Fault::CutBody(n) => format!("cut after {n} body bytes"),
             Fault::ResetBody(n) => format!("reset after {n} body bytes"),
             Fault::StallBody(n, d) => format!("stall {d:?} after {n} body bytes"),
+            Fault::NoAnswer => "no answer".into(),
             Fault::Delay(d, f) => format!("delay {d:?}, then {}", f.label()),
         }
     }
@@ -277,6 +285,15 @@ async fn serve(
                 let w = client.get_mut();
                 s3_error(w, status, code, code, "Injected by the test proxy.", path).await?;
                 continue;
+            }
+            Fault::NoAnswer => {
+                // The client gives up (its timeout) and closes; anything it
+                // sends meanwhile is ignored.
+                let mut sink = [0u8; 1024];
+                let wait =
+                    async { while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {} };
+                let _ = tokio::time::timeout(Duration::from_secs(120), wait).await;
+                return Ok(());
             }
             _ => {}
         }
