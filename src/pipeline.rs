@@ -16,6 +16,8 @@ use crate::event::Event;
 use crate::filter::Filters;
 use crate::finding::Finding;
 use crate::norm::Norm;
+use crate::policy::context::{self, ContextEvent, ContextIndex};
+use crate::policy::eval::RequestContext;
 use crate::scan::{Rec, scan};
 use crate::select::Prefilter;
 
@@ -81,6 +83,12 @@ pub struct FileResult {
     pub outcome: Outcome,
     pub counts: RecordCounts,
     pub findings: Vec<Finding>,
+    /// The request context of each finding that log context may settle (a
+    /// failed role assumption with AccessDenied and a role), index for index
+    /// with `findings`.
+    pub probes: Vec<Option<Box<RequestContext>>>,
+    /// Log-context events of this object (`policy::context`).
+    pub context: Vec<ContextEvent>,
     /// Malformed records: (index, reason); at most a few per object.
     pub malformed: Vec<(u64, String)>,
     pub compressed_bytes: u64,
@@ -276,6 +284,12 @@ pub(crate) fn process_record(
     }
     let e = Event::from_value(&value);
     let n = Norm::of(&e);
+    let mode = opts.select.log_context;
+    if mode != context::LogContext::Off
+        && let Some(c) = context::extract(&value, &e, mode)
+    {
+        fr.context.push(c);
+    }
     let Some(sel) = select(&e, &n, opts.select) else {
         fr.counts.not_selected += 1;
         return;
@@ -292,7 +306,19 @@ pub(crate) fn process_record(
     f.inventory_used = inventory_used;
     if opts.filters.accept(&f) {
         fr.counts.selected += 1;
+        let probe = (mode.roles()
+            && sel == crate::classify::Selection::Assume
+            && n.code == Some("AccessDenied")
+            && n.target_role_arn.is_some())
+        .then(|| {
+            Box::new(crate::policy::request_context(
+                &e,
+                &n,
+                opts.inventory.as_deref(),
+            ))
+        });
         fr.findings.push(f);
+        fr.probes.push(probe);
     } else {
         fr.counts.not_selected += 1;
         fr.counts.filtered += 1;
@@ -306,6 +332,8 @@ impl FileResult {
             outcome: Outcome::Read,
             counts: RecordCounts::default(),
             findings: Vec::new(),
+            probes: Vec::new(),
+            context: Vec::new(),
             malformed: Vec::new(),
             compressed_bytes: 0,
             decompressed_bytes: 0,
@@ -370,16 +398,24 @@ impl Stats {
     }
 }
 
+/// A finding held by the collector, with what the log-context join needs.
+struct Held {
+    f: Finding,
+    probe: Option<Box<RequestContext>>,
+}
+
 /// Receives per-object results and keeps the accounting and findings.
 #[derive(Default)]
 pub struct Collector {
     pub stats: Stats,
     /// Findings without an eventID (never deduplicated).
-    findings: Vec<Finding>,
+    findings: Vec<Held>,
     /// Findings by eventID: only the one with the smallest sort key is kept,
     /// so memory follows the distinct events, not the copies (a bucket read
     /// twice, overlapping exports).
-    by_id: HashMap<String, Finding>,
+    by_id: HashMap<String, Held>,
+    /// Log-context events of every object, joined in [`Collector::finish`].
+    context: ContextIndex,
 }
 
 /// Callbacks for the binary (progress, warnings); the library never prints.
@@ -414,27 +450,33 @@ impl Collector {
         s.records.add(&r.counts);
         s.compressed_bytes += r.compressed_bytes;
         s.decompressed_bytes += r.decompressed_bytes;
+        let probes = std::mem::take(&mut r.probes);
+        let mut probes = probes.into_iter();
         for f in r.findings.drain(..) {
-            self.insert(f);
+            let probe = probes.next().flatten();
+            self.insert(Held { f, probe });
+        }
+        for c in r.context.drain(..) {
+            self.context.add(c);
         }
     }
 
     /// Keep `f` unless a finding with the same eventID and a smaller (or
     /// equal) sort key is already held: the same choice as sorting everything
     /// and keeping the first of each eventID.
-    fn insert(&mut self, f: Finding) {
-        if f.event_id.is_empty() {
-            self.findings.push(f);
+    fn insert(&mut self, h: Held) {
+        if h.f.event_id.is_empty() {
+            self.findings.push(h);
             return;
         }
-        match self.by_id.entry(f.event_id.clone()) {
+        match self.by_id.entry(h.f.event_id.clone()) {
             Entry::Vacant(v) => {
-                v.insert(f);
+                v.insert(h);
             }
             Entry::Occupied(mut o) => {
                 self.stats.duplicates += 1;
-                if f.sort_key() < o.get().sort_key() {
-                    o.insert(f);
+                if h.f.sort_key() < o.get().f.sort_key() {
+                    o.insert(h);
                 }
             }
         }
@@ -444,14 +486,38 @@ impl Collector {
     /// findings with the final accounting.
     pub fn finish(mut self) -> (Vec<Finding>, Stats) {
         self.findings.extend(self.by_id.into_values());
-        self.findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Log context (causes.md §4 step 5, last sentence): joined once every
+        // object is read, since the issuing AssumeRole or the DeleteRole may
+        // sit in any file.
+        let mut ctx = self.context;
+        let join = !ctx.is_empty();
+        if join {
+            ctx.seal();
+        }
+        let mut findings: Vec<Finding> = self
+            .findings
+            .into_iter()
+            .map(|mut h| {
+                if join {
+                    context::apply(&mut h.f, h.probe.as_deref(), &ctx);
+                }
+                h.f
+            })
+            .collect();
+        if join {
+            let (s, r) = ctx.counts();
+            self.stats.notes.push(format!(
+                "log context: {r} role-management event(s) and {s} issued session(s) joined with the failures"
+            ));
+        }
+        drop(ctx);
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.stats.failed.sort();
-        crate::burst::escalate(&mut self.findings);
-        self.stats.findings = self.findings.len() as u64;
-        self.stats.first_event_ms = self.findings.iter().filter_map(|f| f.event_time).min();
-        self.stats.last_event_ms = self.findings.iter().filter_map(|f| f.event_time).max();
-        (self.findings, self.stats)
+        crate::burst::escalate(&mut findings);
+        self.stats.findings = findings.len() as u64;
+        self.stats.first_event_ms = findings.iter().filter_map(|f| f.event_time).min();
+        self.stats.last_event_ms = findings.iter().filter_map(|f| f.event_time).max();
+        (findings, self.stats)
     }
 }
 

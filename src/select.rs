@@ -28,7 +28,11 @@ pub struct Prefilter {
     switch_role: Finder<'static>,
     aws_account: Finder<'static>,
     unicode_escape: Finder<'static>,
+    role_name: Finder<'static>,
+    assumed_role_user: Finder<'static>,
     include_context: bool,
+    roles: bool,
+    sessions: bool,
     /// All needles of this configuration at once (Teddy / Aho-Corasick).
     any: Option<Regex>,
 }
@@ -62,6 +66,16 @@ impl Prefilter {
         if opts.include_context {
             needles.push("AWSAccount");
         }
+        // Log context: every role-management event the join uses carries
+        // `requestParameters.roleName`, every issued session
+        // `responseElements.assumedRoleUser` (`policy::context::extract`
+        // requires them), so these needles never drop one.
+        if opts.log_context.roles() {
+            needles.push("roleName");
+        }
+        if opts.log_context.sessions() {
+            needles.push("assumedRoleUser");
+        }
         // A fixed alternation of literals always compiles; if it ever did not,
         // the per-record search still gives the same answers.
         let any = regex::bytes::RegexBuilder::new(&needles.join("|"))
@@ -73,7 +87,11 @@ impl Prefilter {
             switch_role: Finder::new(b"SwitchRole"),
             aws_account: Finder::new(b"AWSAccount"),
             unicode_escape: Finder::new(b"\\u"),
+            role_name: Finder::new(b"roleName"),
+            assumed_role_user: Finder::new(b"assumedRoleUser"),
             include_context: opts.include_context,
+            roles: opts.log_context.roles(),
+            sessions: opts.log_context.sessions(),
             any,
         }
     }
@@ -85,6 +103,8 @@ impl Prefilter {
             || self.switch_role.find(rec).is_some()
             || (self.include_context && self.aws_account.find(rec).is_some())
             || self.unicode_escape.find(rec).is_some()
+            || (self.roles && self.role_name.find(rec).is_some())
+            || (self.sessions && self.assumed_role_user.find(rec).is_some())
     }
 
     /// Search a whole decoded file once, into `hits` (reused). Returns
@@ -110,6 +130,7 @@ mod tests {
         for include_context in [false, true] {
             let pf = Prefilter::new(SelectOptions {
                 include_context,
+                log_context: crate::policy::context::LogContext::Off,
                 ..SelectOptions::default()
             });
             let mut hits = Hits::default();

@@ -69,6 +69,13 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogContextArg {
+    Off,
+    Roles,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -96,6 +103,22 @@ pub struct ScanArgs {
     /// (userIdentity.type AWSAccount) as not_assume_failure.
     #[arg(long)]
     pub include_context: bool,
+
+    /// Log context joined with the failures after the scan: `roles` (the
+    /// default: successful CreateRole, DeleteRole, UpdateAssumeRolePolicy),
+    /// `full` (also every successful AssumeRole*, to find the session behind a
+    /// chained or expired caller; costs more CPU), or `off`. The flag alone
+    /// means `full`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = LogContextArg::Roles,
+        default_missing_value = "full"
+    )]
+    pub log_context: LogContextArg,
 
     /// Only events at or after this time: RFC 3339, YYYY-MM-DD, or a duration ago (36h, 7d).
     #[arg(long, value_name = "TIME")]
@@ -206,7 +229,17 @@ pub struct EvidenceArgs {
     pub inventory_time: Option<String>,
 }
 
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  trailtriage explain 3f1c9a52-7d44-4a0e-9d1b-2f6e1c0a8b11 --in sample-logs/
+  trailtriage explain EVENT_ID --in ./logs --iam-inventory auth-details/ --org-policies org/
+
+Besides the event itself, explain reads every file under --in for log context: successful
+CreateRole, DeleteRole and UpdateAssumeRolePolicy of the role, and the successful AssumeRole
+that issued the caller's session (joined by access key id).";
+
 #[derive(Debug, Args)]
+#[command(after_help = format!("{EXPLAIN_EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct ExplainArgs {
     /// The eventID of the record to explain.
     #[arg(value_name = "EVENT_ID")]
