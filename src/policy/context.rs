@@ -507,26 +507,28 @@ fn session_chain<'i>(
     }
     let mut ev = format!("the caller's key {key}: {}", describe_session(first));
     let origin = chain[chain.len() - 1];
-    if chain.len() > 1 || origin.caller_type.as_deref() == Some("AssumedRole") {
+    if chain.len() > 1 {
         let path: Vec<&str> = chain
             .iter()
             .rev()
             .map(|s| s.caller_arn.as_deref().unwrap_or("?"))
             .collect();
-        let complete = origin.caller_type.as_deref() != Some("AssumedRole");
-        ev.push_str(&format!(
-            "; chain {} -> this session; {} identity {}",
-            path.join(" -> "),
-            if complete {
-                "original"
-            } else {
-                "earliest logged"
-            },
-            origin.caller_arn.as_deref().unwrap_or("?")
-        ));
-        if first.caller_type.as_deref() == Some("AssumedRole") {
-            ev.push_str(" (a session made by role chaining lasts at most 1 hour)");
-        }
+        ev.push_str(&format!("; chain {} -> this session", path.join(" -> ")));
+    }
+    // A role session as the earliest caller means the chain goes back
+    // further than the scanned logs.
+    let complete = origin.caller_type.as_deref() != Some("AssumedRole");
+    ev.push_str(&format!(
+        "; {} identity {}",
+        if complete {
+            "original"
+        } else {
+            "earliest logged"
+        },
+        origin.caller_arn.as_deref().unwrap_or("(not in the record)")
+    ));
+    if first.caller_type.as_deref() == Some("AssumedRole") {
+        ev.push_str(" (the session was made by role chaining, which caps it at 1 hour)");
     }
     let mut status = Status::Pass;
     if let (Some(t), Some(x)) = (f.event_time, first.expiration_ms) {
@@ -696,7 +698,7 @@ fn trust_from_log(
     let unknown: Vec<String> = checks
         .iter()
         .filter(|k| k.status == Status::Unknown)
-        .map(|k| format!("{} ({})", k.item, crate::util::clip(&k.detail, 160)))
+        .map(|k| format!("{} ({})", k.item, crate::util::clip(&k.detail, 400)))
         .collect();
     if unknown.is_empty() {
         let refuted: Vec<&str> = checks.iter().flat_map(|k| k.refutes.iter().copied()).collect();
