@@ -494,12 +494,17 @@ impl Collector {
         if join {
             ctx.seal();
         }
+        let mut touched = 0u64;
         let mut findings: Vec<Finding> = self
             .findings
             .into_iter()
             .map(|mut h| {
                 if join {
+                    let before = h.f.evidence.len();
                     context::apply(&mut h.f, h.probe.as_deref(), &ctx);
+                    if h.f.evidence.len() != before {
+                        touched += 1;
+                    }
                 }
                 h.f
             })
@@ -507,7 +512,7 @@ impl Collector {
         if join {
             let (s, r) = ctx.counts();
             self.stats.notes.push(format!(
-                "log context: {r} role-management event(s) and {s} issued session(s) joined with the failures"
+                "log context: {r} role-management event(s) and {s} issued session(s) read; {touched} finding(s) carry evidence from them"
             ));
         }
         drop(ctx);

@@ -198,7 +198,7 @@ fn chained_session_is_joined_to_its_issuing_assume_role() {
     assert_eq!(x.confidence, "likely");
     has(x, "ok-direct");
     assert!(
-        stats.notes.iter().any(|n| n.contains("2 issued session(s)")),
+        stats.notes.iter().any(|n| n.contains("2 issued session(s) read; 1 finding(s)")),
         "{:?}",
         stats.notes
     );

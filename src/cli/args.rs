@@ -13,7 +13,8 @@ Examples:
   trailtriage scan logs/ --parquet findings.parquet --jsonl findings.jsonl --report report.md --report-format markdown
   zcat file.json.gz | trailtriage scan - --jsonl -
   trailtriage causes
-  trailtriage causes trust_policy_principal_not_allowed";
+  trailtriage causes trust_policy_principal_not_allowed
+  trailtriage explain EVENT_ID --in logs/";
 
 /// Find failed AWS role assumptions in CloudTrail logs and say why each one failed.
 #[derive(Debug, Parser)]
@@ -231,7 +232,7 @@ pub struct EvidenceArgs {
 
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
-  trailtriage explain 3f1c9a52-7d44-4a0e-9d1b-2f6e1c0a8b11 --in sample-logs/
+  trailtriage explain 4ca0b4d8-3283-50ca-ab9c-a2359468e229 --in sample-logs/
   trailtriage explain EVENT_ID --in ./logs --iam-inventory auth-details/ --org-policies org/
 
 Besides the event itself, explain reads every file under --in for log context: successful
