@@ -16,8 +16,7 @@ use crate::event::Event;
 use crate::filter::Filters;
 use crate::finding::Finding;
 use crate::norm::Norm;
-use crate::policy::context::{self, ContextEvent, ContextIndex};
-use crate::policy::eval::RequestContext;
+use crate::policy::context::{self, ContextEvent, ContextIndex, Probe};
 use crate::scan::{Rec, scan};
 use crate::select::Prefilter;
 
@@ -86,7 +85,7 @@ pub struct FileResult {
     /// The request context of each finding that log context may settle (a
     /// failed role assumption with AccessDenied and a role), index for index
     /// with `findings`.
-    pub probes: Vec<Option<Box<RequestContext>>>,
+    pub probes: Vec<Option<Box<Probe>>>,
     /// Log-context events of this object (`policy::context`).
     pub context: Vec<ContextEvent>,
     /// Malformed records: (index, reason); at most a few per object.
@@ -304,18 +303,25 @@ pub(crate) fn process_record(
     };
     let mut f = Finding::new(&e, &n, sel, v, name, Some(i as i64));
     f.inventory_used = inventory_used;
-    if opts.filters.accept(&f) {
+    // Log context may still change the cause of a failed role assumption
+    // (AccessDenied with a role): its cause filter waits for the join.
+    let joinable = mode.roles()
+        && sel == crate::classify::Selection::Assume
+        && n.code == Some("AccessDenied")
+        && n.target_role_arn.is_some();
+    let defer_cause = joinable && !opts.filters.causes.is_empty();
+    let accepted = if defer_cause {
+        opts.filters.accept_except_cause(&f)
+    } else {
+        opts.filters.accept(&f)
+    };
+    if accepted {
         fr.counts.selected += 1;
-        let probe = (mode.roles()
-            && sel == crate::classify::Selection::Assume
-            && n.code == Some("AccessDenied")
-            && n.target_role_arn.is_some())
-        .then(|| {
-            Box::new(crate::policy::request_context(
-                &e,
-                &n,
-                opts.inventory.as_deref(),
-            ))
+        let probe = joinable.then(|| {
+            Box::new(Probe {
+                req: crate::policy::request_context(&e, &n, opts.inventory.as_deref()),
+                recheck_causes: defer_cause.then(|| opts.filters.causes.clone()),
+            })
         });
         fr.findings.push(f);
         fr.probes.push(probe);
@@ -401,7 +407,7 @@ impl Stats {
 /// A finding held by the collector, with what the log-context join needs.
 struct Held {
     f: Finding,
-    probe: Option<Box<RequestContext>>,
+    probe: Option<Box<Probe>>,
 }
 
 /// Receives per-object results and keeps the accounting and findings.
@@ -495,20 +501,32 @@ impl Collector {
             ctx.seal();
         }
         let mut touched = 0u64;
+        let mut dropped = 0u64;
         let mut findings: Vec<Finding> = self
             .findings
             .into_iter()
-            .map(|mut h| {
+            .filter_map(|mut h| {
                 if join {
                     let before = h.f.evidence.len();
-                    context::apply(&mut h.f, h.probe.as_deref(), &ctx);
+                    context::apply(&mut h.f, h.probe.as_deref().map(|p| &p.req), &ctx);
                     if h.f.evidence.len() != before {
                         touched += 1;
                     }
                 }
-                h.f
+                // The deferred cause filter, on the final cause.
+                if let Some(causes) = h.probe.as_ref().and_then(|p| p.recheck_causes.as_ref())
+                    && !causes.contains(&h.f.cause_id)
+                {
+                    dropped += 1;
+                    return None;
+                }
+                Some(h.f)
             })
             .collect();
+        let r = &mut self.stats.records;
+        r.selected -= dropped;
+        r.not_selected += dropped;
+        r.filtered += dropped;
         if join {
             let (s, r) = ctx.counts();
             self.stats.notes.push(format!(

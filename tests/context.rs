@@ -561,3 +561,27 @@ fn hostile_context_records_are_ignored_not_fatal() {
     assert_eq!(stats.findings, 1);
     assert!(stats.notes.iter().all(|n| !n.contains("log context")), "{:?}", stats.notes);
 }
+
+#[test]
+fn the_cause_filter_sees_the_cause_after_the_join() {
+    let logs = vec![
+        (
+            "owner.json",
+            vec![role_change("del-1", "2026-10-01T09:00:00Z", "DeleteRole", "Gone", None)],
+        ),
+        (
+            "caller.json",
+            vec![denied("on-gone", "2026-10-01T12:00:00Z", bob(), &role("Gone"), json!({}))],
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_logs(dir.path(), &logs);
+    for (cause, want) in [("role_not_found", 1), ("cross_account_denied_ambiguous", 0)] {
+        let mut opts = ScanOptions::default();
+        opts.filters.causes = vec![cause.to_string()];
+        let (f, s) = run_local(&[Input::Path(dir.path().to_path_buf())], &opts, &Silent);
+        assert_eq!(f.len(), want, "--cause {cause}");
+        assert!(s.invariants_hold(), "{s:?}");
+        assert_eq!(s.records.filtered, 1 - want as u64, "--cause {cause}");
+    }
+}

@@ -333,6 +333,16 @@ impl ContextIndex {
     }
 }
 
+/// What the join needs of a failed role assumption (AccessDenied with a
+/// target role) besides its finding: the request context the trust policy
+/// is evaluated against, and the user's cause filter when it was deferred
+/// until the cause is final.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub req: RequestContext,
+    pub recheck_causes: Option<Vec<String>>,
+}
+
 /// One line of log context for `explain`.
 #[derive(Debug, Clone)]
 pub struct Note {
