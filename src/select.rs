@@ -127,7 +127,8 @@ impl Prefilter {
     /// and the like), so the names are searched in those only.
     #[inline]
     fn role_change(&self, rec: &[u8]) -> bool {
-        self.role_name.find(rec).is_some() && self.role_changes.iter().any(|f| f.find(rec).is_some())
+        self.role_name.find(rec).is_some()
+            && self.role_changes.iter().any(|f| f.find(rec).is_some())
     }
 
     /// Search a whole decoded file once, into `hits` (reused). Returns

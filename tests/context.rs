@@ -194,11 +194,18 @@ fn chained_session_is_joined_to_its_issuing_assume_role() {
     has(x, "ok-jump");
     has(x, &format!("original identity arn:aws:iam::{P}:user/bob"));
     // Bob assumed Deploy himself an hour before: §2.22 likely, never certain.
-    assert_eq!(x.cause_id, "role_chaining_wrong_principal", "{}", x.evidence);
+    assert_eq!(
+        x.cause_id, "role_chaining_wrong_principal",
+        "{}",
+        x.evidence
+    );
     assert_eq!(x.confidence, "likely");
     has(x, "ok-direct");
     assert!(
-        stats.notes.iter().any(|n| n.contains("2 issued session(s) read; 1 finding(s)")),
+        stats
+            .notes
+            .iter()
+            .any(|n| n.contains("2 issued session(s) read; 1 finding(s)")),
         "{:?}",
         stats.notes
     );
@@ -247,7 +254,11 @@ fn a_call_after_the_session_expired_says_so() {
     has(x, "valid until 2026-10-01T12:00:00Z");
     // Near miss: the logged expiration is after the call; say so, claim nothing.
     let y = find(&f, "not-yet-expired");
-    assert!(!y.evidence.contains("after the session expired"), "{}", y.evidence);
+    assert!(
+        !y.evidence.contains("after the session expired"),
+        "{}",
+        y.evidence
+    );
     has(y, "the logged expiration is 15 min after this call");
 }
 
@@ -256,38 +267,70 @@ fn delete_role_before_the_failure_makes_role_not_found_likely() {
     let logs = vec![
         (
             "owner.json",
-            vec![role_change("del-1", "2026-10-01T09:00:00Z", "DeleteRole", "Gone", None)],
+            vec![role_change(
+                "del-1",
+                "2026-10-01T09:00:00Z",
+                "DeleteRole",
+                "Gone",
+                None,
+            )],
         ),
         (
             "caller.json",
-            vec![denied("on-gone", "2026-10-01T12:00:00Z", bob(), &role("Gone"), json!({}))],
+            vec![denied(
+                "on-gone",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Gone"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&logs, LogContext::Roles);
     let x = find(&f, "on-gone");
     assert_eq!(x.cause_id, "role_not_found", "{}", x.evidence);
     assert_eq!(x.confidence, "likely");
-    has(x, "DeleteRole of Gone in 111122223333 at 2026-10-01T09:00:00Z");
+    has(
+        x,
+        "DeleteRole of Gone in 111122223333 at 2026-10-01T09:00:00Z",
+    );
     has(x, &format!("by arn:aws:iam::{O}:user/ops (event del-1)"));
     // The default mode needs no flag; `off` leaves the log-only cause.
     let (f, _) = scan(&logs, LogContext::Off);
-    assert_eq!(find(&f, "on-gone").cause_id, "cross_account_denied_ambiguous");
+    assert_eq!(
+        find(&f, "on-gone").cause_id,
+        "cross_account_denied_ambiguous"
+    );
 }
 
 #[test]
 fn a_role_recreated_before_the_failure_is_not_missing() {
-    let allow_all = trust(json!([{"Effect":"Allow","Principal":{"AWS":format!("arn:aws:iam::{P}:root")},"Action":"sts:AssumeRole"}]));
+    let allow_all = trust(
+        json!([{"Effect":"Allow","Principal":{"AWS":format!("arn:aws:iam::{P}:root")},"Action":"sts:AssumeRole"}]),
+    );
     let logs = vec![
         (
             "owner.json",
             vec![
                 role_change("del-2", "2026-10-01T09:00:00Z", "DeleteRole", "Back", None),
-                role_change("cre-2", "2026-10-01T10:00:00Z", "CreateRole", "Back", Some(allow_all)),
+                role_change(
+                    "cre-2",
+                    "2026-10-01T10:00:00Z",
+                    "CreateRole",
+                    "Back",
+                    Some(allow_all),
+                ),
             ],
         ),
         (
             "caller.json",
-            vec![denied("on-back", "2026-10-01T12:00:00Z", bob(), &role("Back"), json!({}))],
+            vec![denied(
+                "on-back",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Back"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&logs, LogContext::Roles);
@@ -307,12 +350,20 @@ fn create_role_after_the_failure_makes_role_not_found_likely() {
                 "2026-10-01T13:00:00Z",
                 "CreateRole",
                 "Late",
-                Some(trust(json!([{"Effect":"Allow","Principal":{"AWS":format!("arn:aws:iam::{P}:root")},"Action":"sts:AssumeRole"}]))),
+                Some(trust(
+                    json!([{"Effect":"Allow","Principal":{"AWS":format!("arn:aws:iam::{P}:root")},"Action":"sts:AssumeRole"}]),
+                )),
             )],
         ),
         (
             "caller.json",
-            vec![denied("on-late", "2026-10-01T12:00:00Z", bob(), &role("Late"), json!({}))],
+            vec![denied(
+                "on-late",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Late"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&logs, LogContext::Roles);
@@ -338,20 +389,39 @@ fn update_assume_role_policy_that_excludes_the_caller_is_quoted() {
     let logs = vec![
         (
             "owner.json",
-            vec![role_change("upd-1", "2026-10-01T08:00:00Z", "UpdateAssumeRolePolicy", "Vendor", Some(partner_only()))],
+            vec![role_change(
+                "upd-1",
+                "2026-10-01T08:00:00Z",
+                "UpdateAssumeRolePolicy",
+                "Vendor",
+                Some(partner_only()),
+            )],
         ),
         (
             "caller.json",
-            vec![denied("on-vendor", "2026-10-01T12:00:00Z", bob(), &role("Vendor"), json!({}))],
+            vec![denied(
+                "on-vendor",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Vendor"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&logs, LogContext::Roles);
     let x = find(&f, "on-vendor");
-    assert_eq!(x.cause_id, "trust_policy_principal_not_allowed", "{}", x.evidence);
+    assert_eq!(
+        x.cause_id, "trust_policy_principal_not_allowed",
+        "{}",
+        x.evidence
+    );
     // causes.md gives `certain` only to an inventory.
     assert_eq!(x.confidence, "likely");
     assert!(!x.inventory_used);
-    has(x, "trust policy of Vendor set by UpdateAssumeRolePolicy event upd-1 at 2026-10-01T08:00:00Z");
+    has(
+        x,
+        "trust policy of Vendor set by UpdateAssumeRolePolicy event upd-1 at 2026-10-01T08:00:00Z",
+    );
     has(x, "Sid \"OnlyPartner\"");
     has(x, "arn:aws:iam::999988887777:root");
     has(x, &format!("none matches caller arn:aws:iam::{P}:user/bob"));
@@ -363,16 +433,32 @@ fn only_the_last_trust_policy_before_the_failure_is_used() {
     let after = vec![
         (
             "owner.json",
-            vec![role_change("upd-after", "2026-10-01T13:00:00Z", "UpdateAssumeRolePolicy", "Vendor", Some(partner_only()))],
+            vec![role_change(
+                "upd-after",
+                "2026-10-01T13:00:00Z",
+                "UpdateAssumeRolePolicy",
+                "Vendor",
+                Some(partner_only()),
+            )],
         ),
         (
             "caller.json",
-            vec![denied("on-vendor", "2026-10-01T12:00:00Z", bob(), &role("Vendor"), json!({}))],
+            vec![denied(
+                "on-vendor",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Vendor"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&after, LogContext::Roles);
     let x = find(&f, "on-vendor");
-    assert_eq!(x.cause_id, "cross_account_denied_ambiguous", "{}", x.evidence);
+    assert_eq!(
+        x.cause_id, "cross_account_denied_ambiguous",
+        "{}",
+        x.evidence
+    );
     assert_eq!(x.confidence, "possible");
     has(x, "a later update is not used");
     assert!(!x.evidence.contains("OnlyPartner"), "{}", x.evidence);
@@ -383,18 +469,40 @@ fn only_the_last_trust_policy_before_the_failure_is_used() {
         (
             "owner.json",
             vec![
-                role_change("upd-old", "2026-10-01T07:00:00Z", "UpdateAssumeRolePolicy", "Vendor", Some(partner_only())),
-                role_change("upd-new", "2026-10-01T08:00:00Z", "UpdateAssumeRolePolicy", "Vendor", Some(bob_allowed())),
+                role_change(
+                    "upd-old",
+                    "2026-10-01T07:00:00Z",
+                    "UpdateAssumeRolePolicy",
+                    "Vendor",
+                    Some(partner_only()),
+                ),
+                role_change(
+                    "upd-new",
+                    "2026-10-01T08:00:00Z",
+                    "UpdateAssumeRolePolicy",
+                    "Vendor",
+                    Some(bob_allowed()),
+                ),
             ],
         ),
         (
             "caller.json",
-            vec![denied("on-vendor", "2026-10-01T12:00:00Z", bob(), &role("Vendor"), json!({}))],
+            vec![denied(
+                "on-vendor",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Vendor"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&replaced, LogContext::Roles);
     let x = find(&f, "on-vendor");
-    assert_eq!(x.cause_id, "cross_account_denied_ambiguous", "{}", x.evidence);
+    assert_eq!(
+        x.cause_id, "cross_account_denied_ambiguous",
+        "{}",
+        x.evidence
+    );
     has(x, "upd-new");
     has(x, "allows this caller");
     assert!(!x.evidence.contains("upd-old"), "{}", x.evidence);
@@ -408,16 +516,32 @@ fn a_condition_key_the_log_cannot_give_stays_unknown() {
     let logs = vec![
         (
             "owner.json",
-            vec![role_change("upd-tag", "2026-10-01T08:00:00Z", "UpdateAssumeRolePolicy", "Tagged", Some(tagged))],
+            vec![role_change(
+                "upd-tag",
+                "2026-10-01T08:00:00Z",
+                "UpdateAssumeRolePolicy",
+                "Tagged",
+                Some(tagged),
+            )],
         ),
         (
             "caller.json",
-            vec![denied("on-tagged", "2026-10-01T12:00:00Z", bob(), &role("Tagged"), json!({}))],
+            vec![denied(
+                "on-tagged",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Tagged"),
+                json!({}),
+            )],
         ),
     ];
     let (f, _) = scan(&logs, LogContext::Roles);
     let x = find(&f, "on-tagged");
-    assert_eq!(x.cause_id, "cross_account_denied_ambiguous", "{}", x.evidence);
+    assert_eq!(
+        x.cause_id, "cross_account_denied_ambiguous",
+        "{}",
+        x.evidence
+    );
     assert_eq!(x.confidence, "possible");
     has(x, "not decidable from the log");
     has(x, "aws:PrincipalTag/team");
@@ -430,7 +554,13 @@ fn external_id_logs() -> Vec<(&'static str, Vec<Value>)> {
     vec![
         (
             "owner.json",
-            vec![role_change("cre-x", "2026-10-01T08:00:00Z", "CreateRole", "Partner", Some(needs_id))],
+            vec![role_change(
+                "cre-x",
+                "2026-10-01T08:00:00Z",
+                "CreateRole",
+                "Partner",
+                Some(needs_id),
+            )],
         ),
         (
             "caller.json",
@@ -444,7 +574,13 @@ fn external_id_logs() -> Vec<(&'static str, Vec<Value>)> {
                     "ASIAPARTNEREXAMPLE01",
                     "Oct 1, 2026, 10:00:00 AM",
                 ),
-                denied("no-xid", "2026-10-01T12:00:00Z", bob(), &role("Partner"), json!({})),
+                denied(
+                    "no-xid",
+                    "2026-10-01T12:00:00Z",
+                    bob(),
+                    &role("Partner"),
+                    json!({}),
+                ),
                 denied(
                     "wrong-xid",
                     "2026-10-01T12:01:00Z",
@@ -481,18 +617,40 @@ fn external_id_values_never_reach_any_output() {
     let pq = dir.path().join("o.parquet");
     let bin = env!("CARGO_BIN_EXE_trailtriage");
     let scan = Command::new(bin)
-        .args(["scan", dir.path().to_str().unwrap_or("."), "--log-context", "--jsonl", "-"])
+        .args([
+            "scan",
+            dir.path().to_str().unwrap_or("."),
+            "--log-context",
+            "--jsonl",
+            "-",
+        ])
         .arg("--parquet")
         .arg(&pq)
         .output()
         .expect("runs");
-    assert_eq!(scan.status.code(), Some(0), "{}", String::from_utf8_lossy(&scan.stderr));
+    assert_eq!(
+        scan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
     let report = Command::new(bin)
-        .args(["scan", dir.path().to_str().unwrap_or("."), "--log-context", "--report-format", "json"])
+        .args([
+            "scan",
+            dir.path().to_str().unwrap_or("."),
+            "--log-context",
+            "--report-format",
+            "json",
+        ])
         .output()
         .expect("runs");
     let explain = Command::new(bin)
-        .args(["explain", "no-xid", "--in", dir.path().to_str().unwrap_or(".")])
+        .args([
+            "explain",
+            "no-xid",
+            "--in",
+            dir.path().to_str().unwrap_or("."),
+        ])
         .output()
         .expect("runs");
     assert_eq!(explain.status.code(), Some(0));
@@ -506,7 +664,10 @@ fn external_id_values_never_reach_any_output() {
         std::fs::read(&pq).expect("parquet written"),
     ]
     .concat();
-    assert!(!all.windows(6).any(|w| w == b"S3CR3T"), "an ExternalId or token value leaked");
+    assert!(
+        !all.windows(6).any(|w| w == b"S3CR3T"),
+        "an ExternalId or token value leaked"
+    );
     let text = String::from_utf8_lossy(&explain.stdout);
     assert!(text.contains("log context: trust policy"), "{text}");
 }
@@ -516,14 +677,33 @@ fn explain_prints_the_log_context() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_logs(dir.path(), &chained_logs());
     let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
-        .args(["explain", "chained-denied", "--in", dir.path().to_str().unwrap_or(".")])
+        .args([
+            "explain",
+            "chained-denied",
+            "--in",
+            dir.path().to_str().unwrap_or("."),
+        ])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("[pass]    log context: issuing session"), "{text}");
-    assert!(text.contains(&format!("original identity arn:aws:iam::{P}:user/bob")), "{text}");
-    assert!(text.contains("[fail]    log context: chained caller"), "{text}");
+    assert!(
+        text.contains("[pass]    log context: issuing session"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("original identity arn:aws:iam::{P}:user/bob")),
+        "{text}"
+    );
+    assert!(
+        text.contains("[fail]    log context: chained caller"),
+        "{text}"
+    );
     assert!(text.contains("role_chaining_wrong_principal"), "{text}");
     assert!(text.contains("confidence likely"), "{text}");
 }
@@ -532,10 +712,22 @@ fn explain_prints_the_log_context() {
 fn hostile_context_records_are_ignored_not_fatal() {
     // Wrong types, a huge policy, an expiration that is not a date, a
     // failed DeleteRole: none may crash, none may count as context.
-    let mut bad_delete = role_change("del-failed", "2026-10-01T09:00:00Z", "DeleteRole", "Kept", None);
+    let mut bad_delete = role_change(
+        "del-failed",
+        "2026-10-01T09:00:00Z",
+        "DeleteRole",
+        "Kept",
+        None,
+    );
     bad_delete["errorCode"] = json!("AccessDenied");
     bad_delete["errorMessage"] = json!("User: x is not authorized to perform: iam:DeleteRole");
-    let mut typed = role_change("del-typed", "2026-10-01T09:00:00Z", "DeleteRole", "Kept", None);
+    let mut typed = role_change(
+        "del-typed",
+        "2026-10-01T09:00:00Z",
+        "DeleteRole",
+        "Kept",
+        None,
+    );
     typed["requestParameters"]["roleName"] = json!(42);
     let mut odd = issued(
         "ok-odd",
@@ -551,15 +743,29 @@ fn hostile_context_records_are_ignored_not_fatal() {
         ("owner.json", vec![bad_delete, typed, odd]),
         (
             "caller.json",
-            vec![denied("on-kept", "2026-10-01T12:00:00Z", bob(), &role("Kept"), json!({}))],
+            vec![denied(
+                "on-kept",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Kept"),
+                json!({}),
+            )],
         ),
     ];
     let (f, stats) = scan(&logs, LogContext::Full);
     let x = find(&f, "on-kept");
-    assert_eq!(x.cause_id, "cross_account_denied_ambiguous", "{}", x.evidence);
+    assert_eq!(
+        x.cause_id, "cross_account_denied_ambiguous",
+        "{}",
+        x.evidence
+    );
     // The failed DeleteRole is itself a finding only with --all-denied.
     assert_eq!(stats.findings, 1);
-    assert!(stats.notes.iter().all(|n| !n.contains("log context")), "{:?}", stats.notes);
+    assert!(
+        stats.notes.iter().all(|n| !n.contains("log context")),
+        "{:?}",
+        stats.notes
+    );
 }
 
 #[test]
@@ -567,11 +773,23 @@ fn the_cause_filter_sees_the_cause_after_the_join() {
     let logs = vec![
         (
             "owner.json",
-            vec![role_change("del-1", "2026-10-01T09:00:00Z", "DeleteRole", "Gone", None)],
+            vec![role_change(
+                "del-1",
+                "2026-10-01T09:00:00Z",
+                "DeleteRole",
+                "Gone",
+                None,
+            )],
         ),
         (
             "caller.json",
-            vec![denied("on-gone", "2026-10-01T12:00:00Z", bob(), &role("Gone"), json!({}))],
+            vec![denied(
+                "on-gone",
+                "2026-10-01T12:00:00Z",
+                bob(),
+                &role("Gone"),
+                json!({}),
+            )],
         ),
     ];
     let dir = tempfile::tempdir().expect("tempdir");

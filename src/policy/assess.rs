@@ -254,8 +254,7 @@ pub fn assess(e: &Event<'_>, n: &Norm<'_>, inv: &Inventory) -> Assessment {
     match role.and_then(|r| r.trust.as_ref().map(|t| (r, t))) {
         Some((r, trust)) => {
             let pname = format!("trust policy of {} ({})", r.name, r.source);
-            explicit_principal =
-                trust_checks(&mut a, &TrustFacts::of(e, n), &req, &pname, trust);
+            explicit_principal = trust_checks(&mut a, &TrustFacts::of(e, n), &req, &pname, trust);
         }
         None => {
             let why = match role {

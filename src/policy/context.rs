@@ -277,9 +277,8 @@ impl ContextIndex {
             ContextEvent::Session(s) => match self.by_key.get(&s.key) {
                 Some(&i) => {
                     let old = &self.sessions[i];
-                    let rank = |x: &IssuedSession| {
-                        (x.caller_arn.is_none(), x.time_ms, x.event_id.clone())
-                    };
+                    let rank =
+                        |x: &IssuedSession| (x.caller_arn.is_none(), x.time_ms, x.event_id.clone());
                     if rank(&s) < rank(old) {
                         self.sessions[i] = s;
                     }
@@ -419,7 +418,10 @@ fn settle(f: &mut Finding, cause: &'static str, conf: Confidence, ev: &str) {
             .to_string()
     };
     f.remediation = entry.map_or("", |c| c.remediation).to_string();
-    f.evidence = format!("log context settles {cause} ({conf}): {ev}; log-only: {}", f.evidence);
+    f.evidence = format!(
+        "log context settles {cause} ({conf}): {ev}; log-only: {}",
+        f.evidence
+    );
 }
 
 fn when(ms: i64) -> String {
@@ -496,7 +498,9 @@ fn session_chain<'i>(
             notes.push(note(
                 ITEM_SESSION,
                 Status::Unknown,
-                format!("no successful AssumeRole in the scanned logs issued the caller's key {key}"),
+                format!(
+                    "no successful AssumeRole in the scanned logs issued the caller's key {key}"
+                ),
             ));
         }
         return chain;
@@ -535,7 +539,10 @@ fn session_chain<'i>(
         } else {
             "earliest logged"
         },
-        origin.caller_arn.as_deref().unwrap_or("(not in the record)")
+        origin
+            .caller_arn
+            .as_deref()
+            .unwrap_or("(not in the record)")
     ));
     if first.caller_type.as_deref() == Some("AssumedRole") {
         ev.push_str(" (the session was made by role chaining, which caps it at 1 hour)");
@@ -618,7 +625,11 @@ fn role_history(
                 change_text(c),
                 minutes(t - c.time_ms)
             );
-            notes.push(note(ITEM_HISTORY, Status::Fail, format!("role deleted: {ev}")));
+            notes.push(note(
+                ITEM_HISTORY,
+                Status::Fail,
+                format!("role deleted: {ev}"),
+            ));
             settle(f, "role_not_found", Confidence::Likely, &ev);
             true
         }
@@ -691,10 +702,7 @@ fn trust_from_log(
         std::mem::take(&mut a.checks)
     };
     let later_note = later.map_or(String::new(), |l| {
-        format!(
-            " ({} after this call is not used)",
-            l.kind.event_name()
-        )
+        format!(" ({} after this call is not used)", l.kind.event_name())
     });
     let fail = checks.iter().position(|k| k.status == Status::Fail);
     if let Some(fail) = fail {
@@ -711,9 +719,13 @@ fn trust_from_log(
         .map(|k| format!("{} ({})", k.item, crate::util::clip(&k.detail, 400)))
         .collect();
     if unknown.is_empty() {
-        let refuted: Vec<&str> = checks.iter().flat_map(|k| k.refutes.iter().copied()).collect();
+        let refuted: Vec<&str> = checks
+            .iter()
+            .flat_map(|k| k.refutes.iter().copied())
+            .collect();
         if open(f) {
-            f.secondary_causes.retain(|s| !refuted.contains(&s.as_str()));
+            f.secondary_causes
+                .retain(|s| !refuted.contains(&s.as_str()));
         }
         let ev = format!(
             "the {pname} allows this caller (every trust item passes){later_note}: the denying layer is another one, or the policy changed without a logged event"
@@ -772,7 +784,9 @@ fn chained_wrong_principal(
             && s.caller_type.as_deref() == Some("IAMUser")
             && s.caller_arn.as_deref().is_some_and(|a| {
                 origin.as_deref() == Some(a)
-                    || a.rsplit('/').next().is_some_and(|u| names.iter().any(|n| n == u))
+                    || a.rsplit('/')
+                        .next()
+                        .is_some_and(|u| names.iter().any(|n| n == u))
             })
     });
     let Some(s) = hit else { return };
