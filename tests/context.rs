@@ -295,6 +295,32 @@ fn delete_role_before_the_failure_makes_role_not_found_likely() {
         "DeleteRole of Gone in 111122223333 at 2026-10-01T09:00:00Z",
     );
     has(x, &format!("by arn:aws:iam::{O}:user/ops (event del-1)"));
+    // A second copy of every file (a bucket read twice) changes nothing.
+    let mut twice = logs.clone();
+    twice.push(("owner-copy.json", logs[0].1.clone()));
+    twice.push(("caller-copy.json", logs[1].1.clone()));
+    let (g, stats) = scan(&twice, LogContext::Roles);
+    let key = |v: &[Finding]| -> Vec<(String, String, String, String)> {
+        v.iter()
+            .map(|x| {
+                (
+                    x.event_id.clone(),
+                    x.cause_id.clone(),
+                    x.confidence.clone(),
+                    x.evidence.clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(key(&g), key(&f));
+    assert!(
+        stats
+            .notes
+            .iter()
+            .any(|n| n.contains("1 role-management event(s)")),
+        "{:?}",
+        stats.notes
+    );
     // The default mode needs no flag; `off` leaves the log-only cause.
     let (f, _) = scan(&logs, LogContext::Off);
     assert_eq!(

@@ -263,16 +263,12 @@ impl ContextIndex {
         self.sorted = false;
         match c {
             ContextEvent::Role(r) => {
-                let list = self
-                    .roles
+                // Copies of one event are dropped in `seal` (sorted, they sit
+                // side by side): no quadratic search on hostile input.
+                self.roles
                     .entry((r.account.clone(), r.role_name.clone()))
-                    .or_default();
-                if !list
-                    .iter()
-                    .any(|x| x.event_id == r.event_id && !r.event_id.is_empty())
-                {
-                    list.push(r);
-                }
+                    .or_default()
+                    .push(r);
             }
             ContextEvent::Session(s) => match self.by_key.get(&s.key) {
                 Some(&i) => {
@@ -303,7 +299,15 @@ impl ContextIndex {
     /// Sort and index; call once after the last [`ContextIndex::add`].
     pub fn seal(&mut self) {
         for list in self.roles.values_mut() {
-            list.sort_by(|a, b| (a.time_ms, &a.event_id).cmp(&(b.time_ms, &b.event_id)));
+            list.sort_by(|a, b| {
+                (a.time_ms, &a.event_id, a.kind as u8, &a.policy).cmp(&(
+                    b.time_ms,
+                    &b.event_id,
+                    b.kind as u8,
+                    &b.policy,
+                ))
+            });
+            list.dedup_by(|a, b| !a.event_id.is_empty() && a.event_id == b.event_id);
         }
         self.by_role_arn.clear();
         for (i, s) in self.sessions.iter().enumerate() {
