@@ -209,7 +209,7 @@ fn chained_session_is_joined_to_its_issuing_assume_role() {
         "{:?}",
         stats.notes
     );
-    // Sessions are not gathered by default (they cost CPU): nothing changes.
+    // Sessions are gathered only in `full` mode (they cost CPU).
     let (f, _) = scan(&chained_logs(), LogContext::Roles);
     let x = find(&f, "chained-denied");
     assert_eq!(x.cause_id, "cross_account_denied_ambiguous");
@@ -321,7 +321,8 @@ fn delete_role_before_the_failure_makes_role_not_found_likely() {
         "{:?}",
         stats.notes
     );
-    // The default mode needs no flag; `off` leaves the log-only cause.
+    // `off` (the default) leaves the log-only cause.
+    assert_eq!(LogContext::default(), LogContext::Off);
     let (f, _) = scan(&logs, LogContext::Off);
     assert_eq!(
         find(&f, "on-gone").cause_id,
@@ -822,6 +823,7 @@ fn the_cause_filter_sees_the_cause_after_the_join() {
     write_logs(dir.path(), &logs);
     for (cause, want) in [("role_not_found", 1), ("cross_account_denied_ambiguous", 0)] {
         let mut opts = ScanOptions::default();
+        opts.select.log_context = LogContext::Roles;
         opts.filters.causes = vec![cause.to_string()];
         let (f, s) = run_local(&[Input::Path(dir.path().to_path_buf())], &opts, &Silent);
         assert_eq!(f.len(), want, "--cause {cause}");

@@ -105,18 +105,18 @@ pub struct ScanArgs {
     #[arg(long)]
     pub include_context: bool,
 
-    /// Log context joined with the failures after the scan: `roles` (the
-    /// default: successful CreateRole, DeleteRole, UpdateAssumeRolePolicy),
-    /// `full` (also every successful AssumeRole*, to find the session behind a
-    /// chained or expired caller; costs more CPU), or `off`. The flag alone
-    /// means `full`.
+    /// Join the failures with log context after the scan: `roles` (successful
+    /// CreateRole, DeleteRole, UpdateAssumeRolePolicy), `full` (also every
+    /// successful AssumeRole*, to find the session behind a chained or expired
+    /// caller), or `off` (the default: both cost CPU, see BENCHMARKS.md). The
+    /// flag alone means `full`; `explain` always uses `full`.
     #[arg(
         long,
         value_enum,
         value_name = "MODE",
         num_args = 0..=1,
         require_equals = true,
-        default_value_t = LogContextArg::Roles,
+        default_value_t = LogContextArg::Off,
         default_missing_value = "full"
     )]
     pub log_context: LogContextArg,

@@ -33,10 +33,11 @@ use crate::finding::{Finding, format_time_ms, parse_time_ms};
 /// Which log context the scan gathers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogContext {
-    /// None.
-    Off,
-    /// IAM role management events only (rare, cheap to find).
+    /// None (the default: gathering costs CPU on every record, see
+    /// BENCHMARKS.md "log context").
     #[default]
+    Off,
+    /// IAM role management events only.
     Roles,
     /// Role management and every successful `AssumeRole*` (about a tenth of
     /// all records in a typical trail).
