@@ -831,3 +831,62 @@ fn the_cause_filter_sees_the_cause_after_the_join() {
         assert_eq!(s.records.filtered, 1 - want as u64, "--cause {cause}");
     }
 }
+
+#[test]
+fn log_context_from_the_command_line_and_the_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_logs(
+        dir.path(),
+        &[
+            (
+                "owner.json",
+                vec![role_change(
+                    "del-1",
+                    "2026-10-01T09:00:00Z",
+                    "DeleteRole",
+                    "Gone",
+                    None,
+                )],
+            ),
+            (
+                "caller.json",
+                vec![denied(
+                    "on-gone",
+                    "2026-10-01T12:00:00Z",
+                    bob(),
+                    &role("Gone"),
+                    json!({}),
+                )],
+            ),
+        ],
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
+            .current_dir(dir.path())
+            .args(["scan", ".", "--jsonl", "-"])
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        v["cause_id"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(run(&[]), "cross_account_denied_ambiguous");
+    assert_eq!(run(&["--log-context=roles"]), "role_not_found");
+    assert_eq!(run(&["--log-context"]), "role_not_found");
+    std::fs::write(
+        dir.path().join("trailtriage.toml"),
+        "[scan]\nlog-context = \"roles\"\n",
+    )
+    .expect("writes");
+    assert_eq!(run(&[]), "role_not_found");
+    assert_eq!(
+        run(&["--log-context=off"]),
+        "cross_account_denied_ambiguous"
+    );
+}
