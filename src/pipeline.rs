@@ -16,6 +16,7 @@ use crate::event::Event;
 use crate::filter::Filters;
 use crate::finding::Finding;
 use crate::norm::Norm;
+use crate::policy::context::{self, ContextEvent, ContextIndex, Probe};
 use crate::scan::{Rec, scan};
 use crate::select::Prefilter;
 
@@ -81,6 +82,12 @@ pub struct FileResult {
     pub outcome: Outcome,
     pub counts: RecordCounts,
     pub findings: Vec<Finding>,
+    /// The request context of each finding that log context may settle (a
+    /// failed role assumption with AccessDenied and a role), index for index
+    /// with `findings`.
+    pub probes: Vec<Option<Box<Probe>>>,
+    /// Log-context events of this object (`policy::context`).
+    pub context: Vec<ContextEvent>,
     /// Malformed records: (index, reason); at most a few per object.
     pub malformed: Vec<(u64, String)>,
     pub compressed_bytes: u64,
@@ -282,6 +289,12 @@ pub(crate) fn process_record(
     }
     let e = Event::from_value(&value);
     let n = Norm::of(&e);
+    let mode = opts.select.log_context;
+    if mode != context::LogContext::Off
+        && let Some(c) = context::extract(&value, &e, mode)
+    {
+        fr.context.push(c);
+    }
     let Some(sel) = select(&e, &n, opts.select) else {
         fr.counts.not_selected += 1;
         return;
@@ -296,9 +309,28 @@ pub(crate) fn process_record(
     };
     let mut f = Finding::new(&e, &n, sel, v, name, Some(i as i64));
     f.inventory_used = inventory_used;
-    if opts.filters.accept(&f) {
+    // Log context may still change the cause of a failed role assumption
+    // (AccessDenied with a role): its cause filter waits for the join.
+    let joinable = mode.roles()
+        && sel == crate::classify::Selection::Assume
+        && n.code == Some("AccessDenied")
+        && n.target_role_arn.is_some();
+    let defer_cause = joinable && !opts.filters.causes.is_empty();
+    let accepted = if defer_cause {
+        opts.filters.accept_except_cause(&f)
+    } else {
+        opts.filters.accept(&f)
+    };
+    if accepted {
         fr.counts.selected += 1;
+        let probe = joinable.then(|| {
+            Box::new(Probe {
+                req: crate::policy::request_context(&e, &n, opts.inventory.as_deref()),
+                recheck_causes: defer_cause.then(|| opts.filters.causes.clone()),
+            })
+        });
         fr.findings.push(f);
+        fr.probes.push(probe);
     } else {
         fr.counts.not_selected += 1;
         fr.counts.filtered += 1;
@@ -312,6 +344,8 @@ impl FileResult {
             outcome: Outcome::Read,
             counts: RecordCounts::default(),
             findings: Vec::new(),
+            probes: Vec::new(),
+            context: Vec::new(),
             malformed: Vec::new(),
             compressed_bytes: 0,
             decompressed_bytes: 0,
@@ -380,16 +414,24 @@ impl Stats {
     }
 }
 
+/// A finding held by the collector, with what the log-context join needs.
+struct Held {
+    f: Finding,
+    probe: Option<Box<Probe>>,
+}
+
 /// Receives per-object results and keeps the accounting and findings.
 #[derive(Default)]
 pub struct Collector {
     pub stats: Stats,
     /// Findings without an eventID (never deduplicated).
-    findings: Vec<Finding>,
+    findings: Vec<Held>,
     /// Findings by eventID: only the one with the smallest sort key is kept,
     /// so memory follows the distinct events, not the copies (a bucket read
     /// twice, overlapping exports).
-    by_id: HashMap<String, Finding>,
+    by_id: HashMap<String, Held>,
+    /// Log-context events of every object, joined in [`Collector::finish`].
+    context: ContextIndex,
 }
 
 /// Callbacks for the binary (progress, warnings); the library never prints.
@@ -424,27 +466,33 @@ impl Collector {
         s.records.add(&r.counts);
         s.compressed_bytes += r.compressed_bytes;
         s.decompressed_bytes += r.decompressed_bytes;
+        let probes = std::mem::take(&mut r.probes);
+        let mut probes = probes.into_iter();
         for f in r.findings.drain(..) {
-            self.insert(f);
+            let probe = probes.next().flatten();
+            self.insert(Held { f, probe });
+        }
+        for c in r.context.drain(..) {
+            self.context.add(c);
         }
     }
 
     /// Keep `f` unless a finding with the same eventID and a smaller (or
     /// equal) sort key is already held: the same choice as sorting everything
     /// and keeping the first of each eventID.
-    fn insert(&mut self, f: Finding) {
-        if f.event_id.is_empty() {
-            self.findings.push(f);
+    fn insert(&mut self, h: Held) {
+        if h.f.event_id.is_empty() {
+            self.findings.push(h);
             return;
         }
-        match self.by_id.entry(f.event_id.clone()) {
+        match self.by_id.entry(h.f.event_id.clone()) {
             Entry::Vacant(v) => {
-                v.insert(f);
+                v.insert(h);
             }
             Entry::Occupied(mut o) => {
                 self.stats.duplicates += 1;
-                if f.sort_key() < o.get().sort_key() {
-                    o.insert(f);
+                if h.f.sort_key() < o.get().f.sort_key() {
+                    o.insert(h);
                 }
             }
         }
@@ -454,14 +502,55 @@ impl Collector {
     /// findings with the final accounting.
     pub fn finish(mut self) -> (Vec<Finding>, Stats) {
         self.findings.extend(self.by_id.into_values());
-        self.findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Log context (causes.md §4 step 5, last sentence): joined once every
+        // object is read, since the issuing AssumeRole or the DeleteRole may
+        // sit in any file.
+        let mut ctx = self.context;
+        let join = !ctx.is_empty();
+        if join {
+            ctx.seal();
+        }
+        let mut touched = 0u64;
+        let mut dropped = 0u64;
+        let mut findings: Vec<Finding> = self
+            .findings
+            .into_iter()
+            .filter_map(|mut h| {
+                if join {
+                    let before = h.f.evidence.len();
+                    context::apply(&mut h.f, h.probe.as_deref().map(|p| &p.req), &ctx);
+                    if h.f.evidence.len() != before {
+                        touched += 1;
+                    }
+                }
+                // The deferred cause filter, on the final cause.
+                if let Some(causes) = h.probe.as_ref().and_then(|p| p.recheck_causes.as_ref())
+                    && !causes.contains(&h.f.cause_id)
+                {
+                    dropped += 1;
+                    return None;
+                }
+                Some(h.f)
+            })
+            .collect();
+        let r = &mut self.stats.records;
+        r.selected -= dropped;
+        r.not_selected += dropped;
+        r.filtered += dropped;
+        if join {
+            let (s, r) = ctx.counts();
+            self.stats.notes.push(format!(
+                "log context: {r} role-management event(s) and {s} issued session(s) read; {touched} finding(s) carry evidence from them"
+            ));
+        }
+        drop(ctx);
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.stats.failed.sort();
-        crate::burst::escalate(&mut self.findings);
-        self.stats.findings = self.findings.len() as u64;
-        self.stats.first_event_ms = self.findings.iter().filter_map(|f| f.event_time).min();
-        self.stats.last_event_ms = self.findings.iter().filter_map(|f| f.event_time).max();
-        (self.findings, self.stats)
+        crate::burst::escalate(&mut findings);
+        self.stats.findings = findings.len() as u64;
+        self.stats.first_event_ms = findings.iter().filter_map(|f| f.event_time).min();
+        self.stats.last_event_ms = findings.iter().filter_map(|f| f.event_time).max();
+        (findings, self.stats)
     }
 }
 

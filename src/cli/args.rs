@@ -14,7 +14,8 @@ Examples:
   trailtriage scan logs/ --parquet findings.parquet --jsonl findings.jsonl --report report.md --report-format markdown
   zcat file.json.gz | trailtriage scan - --jsonl -
   trailtriage causes
-  trailtriage causes trust_policy_principal_not_allowed";
+  trailtriage causes trust_policy_principal_not_allowed
+  trailtriage explain EVENT_ID --in logs/";
 
 /// Find failed AWS role assumptions in CloudTrail logs and say why each one failed.
 #[derive(Debug, Parser)]
@@ -70,6 +71,13 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogContextArg {
+    Off,
+    Roles,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -97,6 +105,22 @@ pub struct ScanArgs {
     /// (userIdentity.type AWSAccount) as not_assume_failure.
     #[arg(long)]
     pub include_context: bool,
+
+    /// Join the failures with log context after the scan: `roles` (successful
+    /// CreateRole, DeleteRole, UpdateAssumeRolePolicy), `full` (also every
+    /// successful AssumeRole*, to find the session behind a chained or expired
+    /// caller), or `off` (the default: both cost CPU, see BENCHMARKS.md). The
+    /// flag alone means `full`; `explain` always uses `full`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = LogContextArg::Off,
+        default_missing_value = "full"
+    )]
+    pub log_context: LogContextArg,
 
     /// Only events at or after this time: RFC 3339, YYYY-MM-DD, or a duration ago (36h, 7d).
     #[arg(long, value_name = "TIME")]
@@ -207,7 +231,17 @@ pub struct EvidenceArgs {
     pub inventory_time: Option<String>,
 }
 
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  trailtriage explain 4ca0b4d8-3283-50ca-ab9c-a2359468e229 --in sample-logs/
+  trailtriage explain EVENT_ID --in ./logs --iam-inventory auth-details/ --org-policies org/
+
+Besides the event itself, explain reads every file under --in for log context: successful
+CreateRole, DeleteRole and UpdateAssumeRolePolicy of the role, and the successful AssumeRole
+that issued the caller's session (joined by access key id).";
+
 #[derive(Debug, Args)]
+#[command(after_help = format!("{EXPLAIN_EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct ExplainArgs {
     /// The eventID of the record to explain.
     #[arg(value_name = "EVENT_ID")]
