@@ -112,10 +112,17 @@ impl Prefilter {
     /// May this record be selected? `false` is a proof that it cannot.
     #[inline]
     pub fn could_match(&self, rec: &[u8]) -> bool {
+        self.needles(rec) || self.unicode_escape.find(rec).is_some()
+    }
+
+    /// Every needle but the escape one. One place, so that
+    /// [`Prefilter::could_match`] and [`Prefilter::could_match_unescaped`]
+    /// cannot drift apart.
+    #[inline]
+    fn needles(&self, rec: &[u8]) -> bool {
         self.error_code.find(rec).is_some()
             || self.switch_role.find(rec).is_some()
             || (self.include_context && self.aws_account.find(rec).is_some())
-            || self.unicode_escape.find(rec).is_some()
             || (self.roles && self.role_change(rec))
             || (self.sessions && self.assumed_role_user.find(rec).is_some())
     }
@@ -137,9 +144,7 @@ impl Prefilter {
     #[inline]
     pub fn could_match_unescaped(&self, rec: &[u8]) -> bool {
         debug_assert!(memchr::memchr(b'\\', rec).is_none());
-        self.error_code.find(rec).is_some()
-            || self.switch_role.find(rec).is_some()
-            || (self.include_context && self.aws_account.find(rec).is_some())
+        self.needles(rec)
     }
 
     /// Search a whole decoded file once, into `hits` (reused). Returns

@@ -32,6 +32,7 @@ fn check(name: &str, data: &[u8]) {
         SelectOptions {
             all_denied: true,
             include_context: true,
+            log_context: trailtriage::policy::context::LogContext::Full,
         },
     ] {
         let opts = ScanOptions {
