@@ -50,9 +50,9 @@ fn check(name: &str, data: &[u8]) {
         );
         assert_eq!(f.findings.len() as u64, c.selected, "{name}");
         let s = process_bytes_slow("fuzz.json", data, &opts);
-        if matches!(s.outcome, Outcome::Failed(_)) {
+        if let Outcome::Failed(why) = &s.outcome {
             assert!(
-                matches!(f.outcome, Outcome::Failed(_)),
+                matches!(f.outcome, Outcome::Failed(_)) || string_content_error(why),
                 "{name}: slow {:?} fast {:?}",
                 s.outcome,
                 f.outcome
@@ -79,4 +79,17 @@ fn fuzz_seeds_and_regressions_keep_the_invariants() {
         let data = std::fs::read(p).expect("read fuzz input");
         check(&p.display().to_string(), &data);
     }
+}
+
+/// serde_json rejects the whole document for a bad byte *inside a string*
+/// (invalid UTF-8, a bad `\\` escape or surrogate, a raw control character);
+/// the fast path validates string contents only in records it parses (the
+/// candidates, where simd-json makes such a record malformed), so a bad
+/// string in a record that cannot be selected is counted as not selected.
+/// This is the one documented divergence (SECURITY.md); structure errors
+/// (brackets, commas, truncation) must fail both paths.
+fn string_content_error(why: &str) -> bool {
+    ["unicode", "surrogate", "escape", "control character"]
+        .iter()
+        .any(|k| why.contains(k))
 }

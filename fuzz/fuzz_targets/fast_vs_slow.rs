@@ -21,8 +21,13 @@ fuzz_target!(|data: &[u8]| {
         let pf = Prefilter::new(opts.select);
         let f = Worker::new().process_bytes("fuzz.json", data, &opts, &pf);
         let s = process_bytes_slow("fuzz.json", data, &opts);
-        if matches!(s.outcome, Outcome::Failed(_)) {
-            assert!(matches!(f.outcome, Outcome::Failed(_)), "slow {:?} fast {:?}", s.outcome, f.outcome);
+        if let Outcome::Failed(why) = &s.outcome {
+            assert!(
+                matches!(f.outcome, Outcome::Failed(_)) || string_content_error(why),
+                "slow {:?} fast {:?}",
+                s.outcome,
+                f.outcome
+            );
             for x in &s.findings {
                 assert!(f.findings.contains(x), "fast lost {}", x.event_id);
             }
@@ -32,3 +37,16 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(f.findings, s.findings);
     }
 });
+
+/// serde_json rejects the whole document for a bad byte *inside a string*
+/// (invalid UTF-8, a bad `\\` escape or surrogate, a raw control character);
+/// the fast path validates string contents only in records it parses (the
+/// candidates, where simd-json makes such a record malformed), so a bad
+/// string in a record that cannot be selected is counted as not selected.
+/// This is the one documented divergence (SECURITY.md); structure errors
+/// (brackets, commas, truncation) must fail both paths.
+fn string_content_error(why: &str) -> bool {
+    ["unicode", "surrogate", "escape", "control character"]
+        .iter()
+        .any(|k| why.contains(k))
+}
