@@ -108,6 +108,27 @@ COPY (
 echo "$DUCK_SQL" > "$OUT/duckdb.sql"
 measure duckdb duckdb -c ".read $OUT/duckdb.sql"
 
+# ---------------------------------------------------------------- S3 (issue 4)
+# The same corpus served by s3s-fs on loopback (a symlinked bucket), scanned
+# with the default download concurrency. s3s-fs shares the machine's cores;
+# its own CPU time is read from /proc and reported beside ours.
+if [ "${S3:-1}" = 1 ]; then
+  bash scripts/ci/s3-server.sh >/dev/null
+  S3ROOT=$OUT/s3root; mkdir -p "$S3ROOT"; ln -sfn "$CORPUS" "$S3ROOT/bench"
+  S3PORT=${S3PORT:-9188}
+  S3PID=$(bash scripts/ci/s3-server.sh start "$S3ROOT" "$S3PORT")
+  trap 'kill $S3PID 2>/dev/null || true' EXIT
+  srv_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$S3PID/stat"; }
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  c0=$(srv_cpu)
+  measure s3_tt "$TT" scan s3://bench/AWSLogs/ --endpoint-url "http://127.0.0.1:$S3PORT" -q \
+    --parquet "$OUT/s3_tt.parquet" --report "$OUT/s3_tt.json" --report-format json
+  c1=$(srv_cpu)
+  echo "s3_server_cpu_per_run $(awk -v a="$c0" -v b="$c1" -v n="$RUNS" 'BEGIN {printf "%.2f", (b - a) / n}')" > "$OUT/s3_server.txt"
+  kill "$S3PID" 2>/dev/null || true
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_EC2_METADATA_DISABLED
+fi
+
 # ---------------------------------------------------------------- counts
 count_parquet() { duckdb -noheader -csv -c "SELECT count(*) FROM read_parquet('$1')"; }
 declare -A FOUND
@@ -117,8 +138,9 @@ for j in default 1 2 4; do
 done
 FOUND[jq]=$(wc -l < "$OUT/jq.out")
 FOUND[duckdb]=$(count_parquet "$OUT/duckdb.parquet")
+[ -f "$OUT/s3_tt.parquet" ] && FOUND[s3_tt]=$(count_parquet "$OUT/s3_tt.parquet")
 ok=1
-for k in tt_default tt_1 tt_2 jq duckdb; do
+for k in tt_default tt_1 tt_2 jq duckdb ${FOUND[s3_tt]:+s3_tt}; do
   if [ "${FOUND[$k]}" != "$EXPECTED" ]; then log "MISMATCH: $k found ${FOUND[$k]}, expected $EXPECTED"; ok=0; fi
 done
 [ $ok = 1 ] && log "all tools found $EXPECTED failures"
@@ -162,7 +184,8 @@ fi
 
 # ---------------------------------------------------------------- report
 python3 - "$RESULTS" "$OUT" "$UNCOMP" "$GZBYTES" "$RECORDS" "$EXPECTED" "$SCALE" "$cpus" \
-  "$(for k in "${!FOUND[@]}"; do echo "$k=${FOUND[$k]}"; done | tr '\n' ' ')" <<'PY' > BENCHMARKS.md
+  "$(for k in "${!FOUND[@]}"; do echo "$k=${FOUND[$k]}"; done | tr '\n' ' ')" <<'PY' > "$OUT/generated.md"
+
 import sys, re, platform, subprocess, datetime
 res, out, uncomp, gz, records, expected, scale, cpus, found = sys.argv[1:]
 uncomp, gz, records, scale, cpus = int(uncomp), int(gz), int(records), int(scale), int(cpus)
@@ -186,7 +209,6 @@ for cmd in (["jq", "--version"], ["duckdb", "--version"], ["gzip", "--version"])
     except Exception: pass
 rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 p = print
-p("# Benchmarks\n")
 p(f"Written by `scripts/compare.sh` on {datetime.date.today()} (one run of the script; every figure below comes from it).\n")
 p(f"Corpus: `gen_cloudtrail.py --files 1130 --records-per-file 600 --accounts 5 --regions 6 --days 14 --seed 1`: "
   f"{records:,} records, {uncomp / 1e9:.2f} GB of JSON in {gz / 1e6:.0f} MB of gzip, {expected} failed AssumeRole* records (generator manifest).\n")
@@ -204,6 +226,17 @@ p(row("zcat, one process at a time", "zcat"))
 tt = R["tt_default"][0]
 p(f"\ntrailtriage is **{R['duckdb'][0] / tt:.1f}x** faster than DuckDB and **{R['jq'][0] / tt:.1f}x** faster than jq, "
   f"at **{tt / floor:.2f}x** the inflate floor.\n")
+if "s3_tt" in R:
+    import os
+    w, m, c = R["s3_tt"]
+    srv = open(f"{out}/s3_server.txt").read().split()[1] if os.path.exists(f"{out}/s3_server.txt") else "-"
+    files = 1130
+    p("## The same corpus from S3 (s3s-fs 0.14.1 on loopback, default concurrency)\n")
+    p("| what | wall s | CPU s, trailtriage | CPU s, s3s-fs | objects/s | gzip MB/s | peak RSS MB | failures found | wall / local scan |")
+    p("|---|---|---|---|---|---|---|---|---|")
+    p(f"| `trailtriage scan s3://bench/AWSLogs/` | {w:.2f} | {c:.2f} | {srv} | {files / w:,.0f} | {gz / w / 1e6:,.0f} | {m / 1024:.0f} | {found.get('s3_tt', '-')} | {w / tt:.2f}x |")
+    p(f"| `trailtriage scan DIR` (same files) | {tt:.2f} | {R['tt_default'][2]:.2f} | - | {files / tt:,.0f} | {gz / tt / 1e6:,.0f} | {R['tt_default'][1] / 1024:.0f} | {found.get('tt_default', '-')} | 1.00x |")
+    p("")
 p("## Thread scaling\n")
 p("| threads | trailtriage wall s | CPU s | MB/s | peak RSS MB | floor wall s (same threads) | wall / floor |")
 p("|---|---|---|---|---|---|---|")
@@ -239,4 +272,21 @@ for title, f in [("Generated in the bench (20 files x 600 records)", "bench_gene
         for n, t in rows: p(f"| {n} | {t} |")
         p("")
 PY
+# Splice the generated part between the markers; the rest of BENCHMARKS.md
+# (the reading of the figures) is written by hand and kept.
+python3 - "$OUT/generated.md" <<'PY'
+import sys
+gen = open(sys.argv[1]).read()
+begin, end = "<!-- compare.sh:begin -->", "<!-- compare.sh:end -->"
+try:
+    cur = open("BENCHMARKS.md").read()
+except FileNotFoundError:
+    cur = "# Benchmarks\n\n" + begin + "\n" + end + "\n"
+if begin not in cur or end not in cur:
+    cur = "# Benchmarks\n\n" + begin + "\n" + end + "\n\n" + cur
+head, rest = cur.split(begin, 1)
+_, tail = rest.split(end, 1)
+open("BENCHMARKS.md.tmp", "w").write(head + begin + "\n" + gen + end + tail)
+PY
+mv BENCHMARKS.md.tmp BENCHMARKS.md
 log "wrote BENCHMARKS.md"

@@ -161,6 +161,7 @@ pub fn explain(
             crate::classify::SelectOptions {
                 all_denied: true,
                 include_context: true,
+                log_context: crate::policy::context::LogContext::Full,
             },
         )
         .unwrap_or(Selection::OtherDenied);
@@ -171,7 +172,28 @@ pub fn explain(
         };
         let mut finding = Finding::new(&e, &n, sel, v, &name, Some(idx as i64));
         finding.inventory_used = used;
-        let lines = checklist(&e, &n, inv);
+        let mut lines = checklist(&e, &n, inv);
+        // Log context from every file under the paths, as a scan with
+        // `--log-context full` joins it.
+        let ctx = gather_context(&files, max_decompressed, &mut warnings);
+        let probe = (sel == Selection::Assume
+            && n.code == Some("AccessDenied")
+            && n.target_role_arn.is_some())
+        .then(|| crate::policy::request_context(&e, &n, inv));
+        let notes = crate::policy::context::apply(&mut finding, probe.as_ref(), &ctx);
+        if notes.is_empty() {
+            let (s, r) = ctx.counts();
+            lines.push(line(
+                "log context",
+                Status::NotApplicable,
+                format!(
+                    "{r} role-management event(s) and {s} issued session(s) in the logs; none bears on this event"
+                ),
+            ));
+        }
+        for nt in notes {
+            lines.push(line(nt.item, nt.status, nt.why));
+        }
         return Ok(Explanation {
             finding,
             lines,
@@ -182,6 +204,40 @@ pub fn explain(
         event_id: event_id.to_string(),
         files: files.len(),
     })
+}
+
+/// Every log-context event under the paths (the scan's fast path with
+/// `--log-context full`).
+fn gather_context(
+    files: &[PathBuf],
+    max_decompressed: u64,
+    warnings: &mut Vec<String>,
+) -> crate::policy::context::ContextIndex {
+    let opts = crate::pipeline::ScanOptions {
+        select: crate::classify::SelectOptions {
+            log_context: crate::policy::context::LogContext::Full,
+            ..Default::default()
+        },
+        max_decompressed,
+        ..Default::default()
+    };
+    let pf = crate::select::Prefilter::new(opts.select);
+    let mut w = crate::pipeline::Worker::new();
+    let mut idx = crate::policy::context::ContextIndex::new();
+    for f in files {
+        let mut r = w.process_path(f, &opts, &pf);
+        if let crate::pipeline::Outcome::Failed(why) = &r.outcome {
+            let msg = format!("{}: {why} (log context from it may be incomplete)", r.name);
+            if !warnings.contains(&msg) {
+                warnings.push(msg);
+            }
+        }
+        for c in r.context.drain(..) {
+            idx.add(c);
+        }
+    }
+    idx.seal();
+    idx
 }
 
 fn line(item: &str, status: Status, why: impl Into<String>) -> Line {

@@ -48,6 +48,10 @@ impl Filters {
 
     /// Does this finding pass every filter?
     pub fn accept(&self, f: &Finding) -> bool {
+        self.accept_but_cause(f) && self.accept_cause(f)
+    }
+
+    fn accept_but_cause(&self, f: &Finding) -> bool {
         if self.since_ms.is_some() || self.until_ms.is_some() {
             let Some(t) = f.event_time else { return false };
             if self.since_ms.is_some_and(|s| t < s) || self.until_ms.is_some_and(|u| t >= u) {
@@ -93,10 +97,18 @@ impl Filters {
         {
             return false;
         }
-        if !self.causes.is_empty() && !self.causes.contains(&f.cause_id) {
-            return false;
-        }
         true
+    }
+
+    /// Every filter but the cause filter (for findings whose cause log
+    /// context may still change after the scan).
+    pub fn accept_except_cause(&self, f: &Finding) -> bool {
+        self.accept_but_cause(f)
+    }
+
+    /// The cause filter alone.
+    pub fn accept_cause(&self, f: &Finding) -> bool {
+        self.causes.is_empty() || self.causes.contains(&f.cause_id)
     }
 }
 

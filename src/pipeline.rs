@@ -2,7 +2,8 @@
 //! input object at a time with reused buffers; a collector receives the
 //! per-object results over a bounded channel and keeps the accounting.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use crate::event::Event;
 use crate::filter::Filters;
 use crate::finding::Finding;
 use crate::norm::Norm;
+use crate::policy::context::{self, ContextEvent, ContextIndex, Probe};
 use crate::scan::{Rec, scan};
 use crate::select::Prefilter;
 
@@ -80,6 +82,12 @@ pub struct FileResult {
     pub outcome: Outcome,
     pub counts: RecordCounts,
     pub findings: Vec<Finding>,
+    /// The request context of each finding that log context may settle (a
+    /// failed role assumption with AccessDenied and a role), index for index
+    /// with `findings`.
+    pub probes: Vec<Option<Box<Probe>>>,
+    /// Log-context events of this object (`policy::context`).
+    pub context: Vec<ContextEvent>,
     /// Malformed records: (index, reason); at most a few per object.
     pub malformed: Vec<(u64, String)>,
     pub compressed_bytes: u64,
@@ -184,9 +192,10 @@ impl Worker {
             let i = idx;
             idx += 1;
             fr.counts.read += 1;
-            let bytes: &[u8] = match &rec {
-                Rec::Raw(b) => b,
-                Rec::Owned(v) => v,
+            let (bytes, plain): (&[u8], bool) = match &rec {
+                Rec::Raw(b) => (b, false),
+                Rec::Plain(b) => (b, true),
+                Rec::Owned(v) => (v, false),
                 Rec::Bad(reason) => {
                     fr.note_malformed(i, reason.clone());
                     return;
@@ -196,7 +205,12 @@ impl Worker {
             // cache: on the benchmark corpus this measured faster than one
             // file-wide multi-literal pass (`Prefilter::find_hits`, which
             // gives the same answers); see BENCHMARKS.md, "prefilter".
-            if !pf.could_match(bytes) {
+            let could = if plain {
+                pf.could_match_unescaped(bytes)
+            } else {
+                pf.could_match(bytes)
+            };
+            if !could {
                 fr.counts.not_selected += 1;
                 return;
             }
@@ -275,6 +289,12 @@ pub(crate) fn process_record(
     }
     let e = Event::from_value(&value);
     let n = Norm::of(&e);
+    let mode = opts.select.log_context;
+    if mode != context::LogContext::Off
+        && let Some(c) = context::extract(&value, &e, mode)
+    {
+        fr.context.push(c);
+    }
     let Some(sel) = select(&e, &n, opts.select) else {
         fr.counts.not_selected += 1;
         return;
@@ -289,9 +309,28 @@ pub(crate) fn process_record(
     };
     let mut f = Finding::new(&e, &n, sel, v, name, Some(i as i64));
     f.inventory_used = inventory_used;
-    if opts.filters.accept(&f) {
+    // Log context may still change the cause of a failed role assumption
+    // (AccessDenied with a role): its cause filter waits for the join.
+    let joinable = mode.roles()
+        && sel == crate::classify::Selection::Assume
+        && n.code == Some("AccessDenied")
+        && n.target_role_arn.is_some();
+    let defer_cause = joinable && !opts.filters.causes.is_empty();
+    let accepted = if defer_cause {
+        opts.filters.accept_except_cause(&f)
+    } else {
+        opts.filters.accept(&f)
+    };
+    if accepted {
         fr.counts.selected += 1;
+        let probe = joinable.then(|| {
+            Box::new(Probe {
+                req: crate::policy::request_context(&e, &n, opts.inventory.as_deref()),
+                recheck_causes: defer_cause.then(|| opts.filters.causes.clone()),
+            })
+        });
         fr.findings.push(f);
+        fr.probes.push(probe);
     } else {
         fr.counts.not_selected += 1;
         fr.counts.filtered += 1;
@@ -305,6 +344,8 @@ impl FileResult {
             outcome: Outcome::Read,
             counts: RecordCounts::default(),
             findings: Vec::new(),
+            probes: Vec::new(),
+            context: Vec::new(),
             malformed: Vec::new(),
             compressed_bytes: 0,
             decompressed_bytes: 0,
@@ -353,6 +394,10 @@ pub struct Stats {
     pub last_event_ms: Option<i64>,
     /// Retries performed by remote sources (S3, LookupEvents).
     pub retries: u64,
+    /// Whether a remote source (S3, LookupEvents) was read; the report's
+    /// accounting then shows the retries.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
     /// Lines about how the input was chosen (shard, state, Parquet input),
     /// carried into the report's notes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -369,11 +414,24 @@ impl Stats {
     }
 }
 
+/// A finding held by the collector, with what the log-context join needs.
+struct Held {
+    f: Finding,
+    probe: Option<Box<Probe>>,
+}
+
 /// Receives per-object results and keeps the accounting and findings.
 #[derive(Default)]
 pub struct Collector {
     pub stats: Stats,
-    findings: Vec<Finding>,
+    /// Findings without an eventID (never deduplicated).
+    findings: Vec<Held>,
+    /// Findings by eventID: only the one with the smallest sort key is kept,
+    /// so memory follows the distinct events, not the copies (a bucket read
+    /// twice, overlapping exports).
+    by_id: HashMap<String, Held>,
+    /// Log-context events of every object, joined in [`Collector::finish`].
+    context: ContextIndex,
 }
 
 /// Callbacks for the binary (progress, warnings); the library never prints.
@@ -408,25 +466,91 @@ impl Collector {
         s.records.add(&r.counts);
         s.compressed_bytes += r.compressed_bytes;
         s.decompressed_bytes += r.decompressed_bytes;
-        self.findings.append(&mut r.findings);
+        let probes = std::mem::take(&mut r.probes);
+        let mut probes = probes.into_iter();
+        for f in r.findings.drain(..) {
+            let probe = probes.next().flatten();
+            self.insert(Held { f, probe });
+        }
+        for c in r.context.drain(..) {
+            self.context.add(c);
+        }
+    }
+
+    /// Keep `f` unless a finding with the same eventID and a smaller (or
+    /// equal) sort key is already held: the same choice as sorting everything
+    /// and keeping the first of each eventID.
+    fn insert(&mut self, h: Held) {
+        if h.f.event_id.is_empty() {
+            self.findings.push(h);
+            return;
+        }
+        match self.by_id.entry(h.f.event_id.clone()) {
+            Entry::Vacant(v) => {
+                v.insert(h);
+            }
+            Entry::Occupied(mut o) => {
+                self.stats.duplicates += 1;
+                if h.f.sort_key() < o.get().f.sort_key() {
+                    o.insert(h);
+                }
+            }
+        }
     }
 
     /// Sort, dedupe by eventID, apply cross-event escalations, and return the
     /// findings with the final accounting.
     pub fn finish(mut self) -> (Vec<Finding>, Stats) {
-        self.findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let mut seen: HashSet<String> = HashSet::new();
-        let before = self.findings.len();
-        self.findings
-            .retain(|f| f.event_id.is_empty() || seen.insert(f.event_id.clone()));
-        self.stats.duplicates = (before - self.findings.len()) as u64;
+        self.findings.extend(self.by_id.into_values());
+        // Log context (causes.md §4 step 5, last sentence): joined once every
+        // object is read, since the issuing AssumeRole or the DeleteRole may
+        // sit in any file.
+        let mut ctx = self.context;
+        let join = !ctx.is_empty();
+        if join {
+            ctx.seal();
+        }
+        let mut touched = 0u64;
+        let mut dropped = 0u64;
+        let mut findings: Vec<Finding> = self
+            .findings
+            .into_iter()
+            .filter_map(|mut h| {
+                if join {
+                    let before = h.f.evidence.len();
+                    context::apply(&mut h.f, h.probe.as_deref().map(|p| &p.req), &ctx);
+                    if h.f.evidence.len() != before {
+                        touched += 1;
+                    }
+                }
+                // The deferred cause filter, on the final cause.
+                if let Some(causes) = h.probe.as_ref().and_then(|p| p.recheck_causes.as_ref())
+                    && !causes.contains(&h.f.cause_id)
+                {
+                    dropped += 1;
+                    return None;
+                }
+                Some(h.f)
+            })
+            .collect();
+        let r = &mut self.stats.records;
+        r.selected -= dropped;
+        r.not_selected += dropped;
+        r.filtered += dropped;
+        if join {
+            let (s, r) = ctx.counts();
+            self.stats.notes.push(format!(
+                "log context: {r} role-management event(s) and {s} issued session(s) read; {touched} finding(s) carry evidence from them"
+            ));
+        }
+        drop(ctx);
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.stats.failed.sort();
-        crate::burst::escalate(&mut self.findings);
-        self.stats.findings = self.findings.len() as u64;
-        self.stats.first_event_ms = self.findings.iter().filter_map(|f| f.event_time).min();
-        self.stats.last_event_ms = self.findings.iter().filter_map(|f| f.event_time).max();
-        (self.findings, self.stats)
+        crate::burst::escalate(&mut findings);
+        self.stats.findings = findings.len() as u64;
+        self.stats.first_event_ms = findings.iter().filter_map(|f| f.event_time).min();
+        self.stats.last_event_ms = findings.iter().filter_map(|f| f.event_time).max();
+        (findings, self.stats)
     }
 }
 
@@ -624,4 +748,34 @@ pub fn run_files(
             collector.add(r);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"Records":[{"eventVersion":"1.08","eventTime":"2026-01-02T03:04:05Z",
+        "eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1",
+        "eventID":"e1","errorCode":"AccessDenied",
+        "errorMessage":"User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/R",
+        "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},
+        "recipientAccountId":"111122223333","requestParameters":null}]}"#;
+
+    #[test]
+    fn dedupe_on_arrival_keeps_the_smallest_sort_key_whatever_the_order() {
+        let opts = ScanOptions::default();
+        let pf = Prefilter::new(opts.select);
+        let mut w = Worker::new();
+        let mut c = Collector::new();
+        for name in ["c.json", "a.json", "b.json"] {
+            let r = w.process_bytes(name, RECORD.as_bytes(), &opts, &pf);
+            assert_eq!(r.findings.len(), 1, "{name}");
+            c.add(r);
+        }
+        let (findings, stats) = c.finish();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].source_file, "a.json");
+        assert_eq!(stats.duplicates, 2);
+        assert_eq!(stats.findings, 1);
+    }
 }

@@ -19,6 +19,10 @@ use memchr::memchr2;
 pub enum Rec<'a> {
     /// The record's bytes inside the input.
     Raw(&'a [u8]),
+    /// As `Raw`, and the scanner saw no backslash anywhere in the record
+    /// (checked per 64-byte block, so a `false` never lies): no `\u` escape
+    /// can spell a pre-filter needle, and the escape search can be skipped.
+    Plain(&'a [u8]),
     /// A record that had to be unescaped (LookupEvents `CloudTrailEvent` strings).
     Owned(Vec<u8>),
     /// Something sat where a record belongs but is not one (reason).
@@ -177,6 +181,7 @@ fn records_fast<'a>(b: &'a [u8], a: usize, emit: &mut dyn FnMut(Rec<'a>)) -> Res
         }
         let mut stack = structural::Stack::default();
         stack.push(b'{');
+        w.mark();
         let end = loop {
             let Some(q) = w.next_bracket() else {
                 return Err(resume(last_end, after_element));
@@ -195,7 +200,12 @@ fn records_fast<'a>(b: &'a [u8], a: usize, emit: &mut dyn FnMut(Rec<'a>)) -> Res
                 }
             }
         };
-        emit(Rec::Raw(&b[p..end]));
+        let rec = &b[p..end];
+        emit(if w.backslash_since_mark() {
+            Rec::Raw(rec)
+        } else {
+            Rec::Plain(rec)
+        });
         last_end = end;
         after_element = true;
     }
@@ -344,6 +354,11 @@ mod structural {
         in_string: u64,
         /// The previous block ended with a backslash inside a string.
         escape_pending: bool,
+        /// The current block holds a backslash.
+        block_backslash: bool,
+        /// Some block since [`Walker::mark`] (including the block current
+        /// then) held a backslash.
+        backslash_seen: bool,
     }
 
     impl<'a> Walker<'a> {
@@ -355,6 +370,8 @@ mod structural {
                 bits: 0,
                 in_string: 0,
                 escape_pending: false,
+                block_backslash: false,
+                backslash_seen: false,
             }
         }
 
@@ -393,6 +410,18 @@ mod structural {
             strings
         }
 
+        /// Start watching for backslashes from the current block on.
+        #[inline]
+        pub fn mark(&mut self) {
+            self.backslash_seen = self.block_backslash;
+        }
+
+        /// Did any block since [`Walker::mark`] hold a backslash?
+        #[inline]
+        pub fn backslash_since_mark(&self) -> bool {
+            self.backslash_seen
+        }
+
         /// The input ended inside a string.
         pub fn ends_in_string(&self) -> bool {
             self.in_string != 0
@@ -419,7 +448,9 @@ mod structural {
                         masks(&t)
                     }
                 };
-                let strings = if m.backslash == 0 && !self.escape_pending {
+                self.block_backslash = m.backslash != 0 || self.escape_pending;
+                self.backslash_seen |= self.block_backslash;
+                let strings = if !self.block_backslash {
                     let strings = prefix_xor(m.quote) ^ self.in_string;
                     self.in_string = ((strings as i64) >> 63) as u64;
                     strings
@@ -745,7 +776,7 @@ mod tests {
         let mut out = Vec::new();
         let r = scan(b, &mut |r| {
             out.push(match r {
-                Rec::Raw(x) => String::from_utf8_lossy(x).into_owned(),
+                Rec::Raw(x) | Rec::Plain(x) => String::from_utf8_lossy(x).into_owned(),
                 Rec::Owned(x) => format!("owned:{}", String::from_utf8_lossy(&x)),
                 Rec::Bad(m) => format!("bad:{m}"),
             })
@@ -758,6 +789,67 @@ mod tests {
         let (r, s) = collect(br#"{"Records":[{"eventName":"A"},{"eventName":"B\"}"}]}"#);
         assert_eq!(r, vec![r#"{"eventName":"A"}"#, r#"{"eventName":"B\"}"}"#]);
         assert!(!s.unwrap().unrecognized);
+    }
+
+    /// `Plain` is a promise that the record holds no backslash; it may be
+    /// withheld (block granularity) but never given wrongly.
+    #[test]
+    fn plain_only_when_the_record_has_no_backslash() {
+        let pad = "x".repeat(50);
+        let doc = format!(
+            r#"{{"Records":[{{"a":"{pad}"}},{{"b":"q\"{pad}"}},{{"c":"{pad}"}},{{"d":"{pad}{pad}{pad}"}},{{"f":"{pad}{pad}"}},{{"e":"\u0041"}}]}}"#
+        );
+        let mut kinds = Vec::new();
+        scan(doc.as_bytes(), &mut |r| match r {
+            Rec::Plain(x) => {
+                assert!(!x.contains(&b'\\'), "{}", String::from_utf8_lossy(x));
+                kinds.push('P');
+            }
+            Rec::Raw(_) => kinds.push('R'),
+            _ => kinds.push('?'),
+        })
+        .unwrap();
+        assert_eq!(kinds.len(), 6);
+        assert_eq!(kinds[1], 'R');
+        assert_eq!(kinds[5], 'R');
+        // The long record far from any backslash is recognized as plain.
+        assert_eq!(kinds[3], 'P', "{kinds:?}");
+        // Exhaustive over where a backslash falls relative to block bounds.
+        for shift in 0..70 {
+            let doc = format!(
+                r#"{{"Records":[{{"a":"{}"}},{{"b":"\n"}},{{"c":"{}"}}]}}"#,
+                "y".repeat(shift),
+                "z".repeat(shift)
+            );
+            scan(doc.as_bytes(), &mut |r| {
+                if let Rec::Plain(x) = r {
+                    assert!(!x.contains(&b'\\'), "shift {shift}");
+                }
+            })
+            .unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        /// Random records over an alphabet rich in backslashes and quotes:
+        /// a `Plain` record never holds a backslash, and none is lost.
+        #[test]
+        fn plain_promise_holds_on_random_records(parts in proptest::collection::vec("[xy\\\\\"]{0,90}", 1..8)) {
+            let recs: Vec<String> = parts
+                .iter()
+                .map(|p| format!(r#"{{"k":"{}"}}"#, p.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
+            let doc = format!(r#"{{"Records":[{}]}}"#, recs.join(","));
+            let mut n = 0;
+            scan(doc.as_bytes(), &mut |r| {
+                if let Rec::Plain(x) = r {
+                    assert!(!x.contains(&b'\\'));
+                }
+                n += 1;
+            })
+            .unwrap();
+            proptest::prop_assert_eq!(n, recs.len());
+        }
     }
 
     #[test]

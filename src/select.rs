@@ -2,8 +2,11 @@
 //! possibly be selected. It must never reject a record that the full parse
 //! would select (design rule 11): a record can only be selected if it is a
 //! failure (an `errorCode` key, or a `SwitchRole` response), or, with
-//! `--include-context`, an `AWSAccount` caller. JSON can spell those keys and
-//! values with `\u` escapes, so any record holding `\u` goes to the full parse.
+//! `--include-context`, an `AWSAccount` caller. Log context adds the records
+//! `policy::context::extract` keeps: a role-management event (`roleName` and
+//! one of its event names) and, with `--log-context=full`, an issued session
+//! (`assumedRoleUser`). JSON can spell those keys and values with `\u`
+//! escapes, so any record holding `\u` goes to the full parse.
 //!
 //! Two ways to ask, with the same answer:
 //!
@@ -11,7 +14,9 @@
 //! * [`Prefilter::find_hits`] searches a whole decoded file once (one
 //!   multi-literal pass instead of one pass per needle and record), and
 //!   [`Hits::any_within`] then answers for each record by its byte span.
-//!   This is exact, not an approximation: every record span the scanner hands
+//!   With role-management context on it is a superset (it cannot ask for
+//!   two needles in one record). Otherwise it is exact, not an
+//!   approximation: every record span the scanner hands
 //!   out as raw bytes starts with `{` and ends with `}`, and no needle holds a
 //!   brace, so each occurrence of a needle lies either wholly inside a record
 //!   or wholly outside it; and when the search reports the leftmost of two
@@ -28,7 +33,12 @@ pub struct Prefilter {
     switch_role: Finder<'static>,
     aws_account: Finder<'static>,
     unicode_escape: Finder<'static>,
+    role_name: Finder<'static>,
+    role_changes: [Finder<'static>; 3],
+    assumed_role_user: Finder<'static>,
     include_context: bool,
+    roles: bool,
+    sessions: bool,
     /// All needles of this configuration at once (Teddy / Aho-Corasick).
     any: Option<Regex>,
 }
@@ -62,6 +72,18 @@ impl Prefilter {
         if opts.include_context {
             needles.push("AWSAccount");
         }
+        // Log context: every role-management event the join uses carries
+        // `requestParameters.roleName`, every issued session
+        // `responseElements.assumedRoleUser` (`policy::context::extract`
+        // requires them), so these needles never drop one.
+        if opts.log_context.roles() {
+            // The file-wide pass cannot say "both in one record": it
+            // matches the event names alone, a superset of `could_match`.
+            needles.extend(["CreateRole", "DeleteRole", "UpdateAssumeRolePolicy"]);
+        }
+        if opts.log_context.sessions() {
+            needles.push("assumedRoleUser");
+        }
         // A fixed alternation of literals always compiles; if it ever did not,
         // the per-record search still gives the same answers.
         let any = regex::bytes::RegexBuilder::new(&needles.join("|"))
@@ -73,7 +95,16 @@ impl Prefilter {
             switch_role: Finder::new(b"SwitchRole"),
             aws_account: Finder::new(b"AWSAccount"),
             unicode_escape: Finder::new(b"\\u"),
+            role_name: Finder::new(b"roleName"),
+            role_changes: [
+                Finder::new(b"CreateRole"),
+                Finder::new(b"DeleteRole"),
+                Finder::new(b"UpdateAssumeRolePolicy"),
+            ],
+            assumed_role_user: Finder::new(b"assumedRoleUser"),
             include_context: opts.include_context,
+            roles: opts.log_context.roles(),
+            sessions: opts.log_context.sessions(),
             any,
         }
     }
@@ -81,10 +112,39 @@ impl Prefilter {
     /// May this record be selected? `false` is a proof that it cannot.
     #[inline]
     pub fn could_match(&self, rec: &[u8]) -> bool {
+        self.needles(rec) || self.unicode_escape.find(rec).is_some()
+    }
+
+    /// Every needle but the escape one. One place, so that
+    /// [`Prefilter::could_match`] and [`Prefilter::could_match_unescaped`]
+    /// cannot drift apart.
+    #[inline]
+    fn needles(&self, rec: &[u8]) -> bool {
         self.error_code.find(rec).is_some()
             || self.switch_role.find(rec).is_some()
             || (self.include_context && self.aws_account.find(rec).is_some())
-            || self.unicode_escape.find(rec).is_some()
+            || (self.roles && self.role_change(rec))
+            || (self.sessions && self.assumed_role_user.find(rec).is_some())
+    }
+
+    /// A role-management event the log-context join uses: it carries
+    /// `requestParameters.roleName` and its event name (either may only be
+    /// spelled with `\u` escapes, which go to the full parse anyway). The
+    /// key is searched first: it is in few records (GetRole, List*RolePolicies
+    /// and the like), so the names are searched in those only.
+    #[inline]
+    fn role_change(&self, rec: &[u8]) -> bool {
+        self.role_name.find(rec).is_some()
+            && self.role_changes.iter().any(|f| f.find(rec).is_some())
+    }
+
+    /// [`Prefilter::could_match`] for a record known to hold no backslash:
+    /// no needle can be spelled with escapes there, so the escape search is
+    /// skipped.
+    #[inline]
+    pub fn could_match_unescaped(&self, rec: &[u8]) -> bool {
+        debug_assert!(memchr::memchr(b'\\', rec).is_none());
+        self.needles(rec)
     }
 
     /// Search a whole decoded file once, into `hits` (reused). Returns
@@ -110,13 +170,14 @@ mod tests {
         for include_context in [false, true] {
             let pf = Prefilter::new(SelectOptions {
                 include_context,
+                log_context: crate::policy::context::LogContext::Off,
                 ..SelectOptions::default()
             });
             let mut hits = Hits::default();
             assert!(pf.find_hits(file, &mut hits));
             let mut seen = Vec::new();
             crate::scan::scan(file, &mut |r| {
-                if let crate::scan::Rec::Raw(b) = r {
+                if let crate::scan::Rec::Raw(b) | crate::scan::Rec::Plain(b) = r {
                     let off = b.as_ptr() as usize - file.as_ptr() as usize;
                     assert_eq!(pf.could_match(b), hits.any_within(off, off + b.len()));
                     seen.push(pf.could_match(b));
@@ -124,6 +185,26 @@ mod tests {
             })
             .unwrap();
             assert_eq!(seen, [true, false, true, true, false, include_context]);
+        }
+    }
+
+    #[test]
+    fn log_context_needles() {
+        use crate::policy::context::LogContext;
+        let get = br#"{"eventName":"GetRole","requestParameters":{"roleName":"R"}}"#;
+        let del = br#"{"eventName":"DeleteRole","requestParameters":{"roleName":"R"}}"#;
+        let ok = br#"{"eventName":"AssumeRole","responseElements":{"assumedRoleUser":{}}}"#;
+        for (mode, want) in [
+            (LogContext::Off, [false, false, false]),
+            (LogContext::Roles, [false, true, false]),
+            (LogContext::Full, [false, true, true]),
+        ] {
+            let pf = Prefilter::new(SelectOptions {
+                log_context: mode,
+                ..SelectOptions::default()
+            });
+            let got = [&get[..], &del[..], &ok[..]].map(|r| pf.could_match(r));
+            assert_eq!(got, want, "{mode:?}");
         }
     }
 }

@@ -61,9 +61,13 @@ use crate::finding::Finding;
 use crate::pipeline::{Collector, FileResult, Observer, Outcome, ScanOptions, Stats};
 use crate::select::Prefilter;
 use crate::shard::{Shard, local_key};
+#[cfg(feature = "aws")]
 use crate::sink::s3::{PutIf, S3Store, StoreError};
+#[cfg(feature = "aws")]
 use crate::source::keys::S3Url;
+#[cfg(feature = "aws")]
 use crate::source::pick::KeyPick;
+#[cfg(feature = "aws")]
 use std::sync::Arc;
 
 /// Keys delivered up to this many minutes before the high-water mark are
@@ -108,6 +112,7 @@ pub enum StateError {
     Version { path: PathBuf, found: u32 },
     #[error("the state file {path} has no pending run to {action}")]
     NoPending { path: PathBuf, action: &'static str },
+    #[cfg(feature = "aws")]
     #[error("state on S3: {source}")]
     Remote {
         #[source]
@@ -311,6 +316,7 @@ enum Location {
     Local(PathBuf),
     /// `s3://bucket/key`, with the ETag of the version this run read or
     /// wrote last (`None`: no object yet).
+    #[cfg(feature = "aws")]
     S3 {
         store: Arc<S3Store>,
         bucket: String,
@@ -400,6 +406,7 @@ impl StateFile {
         })
     }
 
+    #[cfg(feature = "aws")]
     /// Load the state object `s3://bucket/key` (`url.prefix` is the key), or
     /// start an empty state if there is none. Every later write is
     /// conditional on the version read here (see [`crate::sink::s3::PutIf`]).
@@ -495,6 +502,7 @@ impl StateFile {
         bytes.push(b'\n');
         match &mut self.loc {
             Location::Local(path) => save_local(path, &bytes, hook).map_err(werr),
+            #[cfg(feature = "aws")]
             Location::S3 {
                 store,
                 bucket,
@@ -761,6 +769,7 @@ pub fn run_objects(
     }
 }
 
+#[cfg(feature = "aws")]
 /// Process the objects under S3 URLs that `pick` wants (listing and
 /// choosing by key, before downloading) and report which are settled, keyed
 /// by [`crate::source::pick::relative_key`].
@@ -833,6 +842,7 @@ pub fn merge_stats(a: &mut Stats, b: &Stats) {
         (x, y) => x.or(y),
     };
     a.retries += b.retries;
+    a.remote |= b.remote;
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ fn run_case(case: &Value) -> Result<(), String> {
         select: SelectOptions {
             all_denied: flag("all_denied"),
             include_context: flag("include_context"),
+            ..SelectOptions::default()
         },
         ..ScanOptions::default()
     };
@@ -315,6 +316,7 @@ fn sample_logs_match_their_ground_truth() {
             select: SelectOptions {
                 all_denied: true,
                 include_context: true,
+                ..SelectOptions::default()
             },
             ..ScanOptions::default()
         },

@@ -9,16 +9,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use proptest::prelude::*;
 use trailtriage::SelectOptions;
 use trailtriage::pipeline::{FileResult, ScanOptions, Worker, expand_paths};
+use trailtriage::policy::context::LogContext;
 use trailtriage::select::Prefilter;
 use trailtriage::slow::process_bytes_slow;
 
 fn option_sets() -> Vec<ScanOptions> {
     let mut v = Vec::new();
-    for (all_denied, include_context) in [(false, false), (true, true)] {
+    for (all_denied, include_context, log_context) in [
+        (false, false, LogContext::Roles),
+        (true, true, LogContext::Full),
+    ] {
         v.push(ScanOptions {
             select: SelectOptions {
                 all_denied,
                 include_context,
+                log_context,
             },
             ..ScanOptions::default()
         });
@@ -62,6 +67,8 @@ fn assert_same(name: &str, raw: &[u8], opts: &ScanOptions) {
     for (a, b) in f.findings.iter().zip(&s.findings) {
         assert_eq!(a, b, "{name}: finding differs");
     }
+    // Log context: the pre-filter must not drop a context event either.
+    assert_eq!(f.context, s.context, "{name}: log-context events");
     assert_eq!(f.counts.read, s.counts.read, "{name}: records read");
     assert_eq!(f.counts.selected, s.counts.selected, "{name}: selected");
     assert_eq!(f.counts.malformed, s.counts.malformed, "{name}: malformed");

@@ -319,11 +319,13 @@ fn options(endpoint: &str, regions: &[&str]) -> LookupOptions {
             region: Some("us-east-1".into()),
             endpoint_url: Some(endpoint.to_string()),
             max_attempts: None,
+            retry_backoff: None,
             static_credentials: Some(StaticCredentials {
                 access_key_id: "test".into(),
                 secret_access_key: "test".into(),
                 session_token: None,
             }),
+            ..AwsOptions::default()
         },
         regions: regions.iter().map(|r| r.to_string()).collect(),
         requests_per_second: 2.0,
@@ -545,4 +547,27 @@ fn the_binary_scans_lookup_events_in_several_regions() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn an_endpoint_that_never_answers_times_out_retries_and_fails_clearly() {
+    // The kernel completes the handshakes; nobody ever reads or answers.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", silent.local_addr().expect("addr"));
+    let mut lo = options(&endpoint, &["us-east-1"]);
+    lo.aws.timeouts.response = Duration::from_millis(300);
+    let started = Instant::now();
+    let e = lookup(&lo, &scan_opts(false)).expect_err("must fail");
+    let took = started.elapsed();
+    let msg = e.to_string();
+    assert!(matches!(e, SourceError::Lookup { .. }), "{msg}");
+    assert!(
+        msg.starts_with("lookup://us-east-1: LookupEvents failed: timed out: "),
+        "{msg}"
+    );
+    // Transient: the short retry budget (2), not the throttle budget (4 here).
+    assert!(msg.ends_with("(gave up after 2 retries)"), "{msg}");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    drop(silent);
 }

@@ -933,7 +933,10 @@ proptest! {
     fn allow_with_unknowns_is_stable(stmts in proptest::collection::vec(arb_statement(), 0..6), req in arb_request()) {
         let d = doc_of(&stmts);
         if evaluate(&d, &req) == Decision::Allow {
-            for ext in [CtxValue::Absent, CtxValue::Known(vec!["v".into()])] {
+            // `PresentUnknown` says a value was sent: only values consistent
+            // with that may replace it (`Absent` would contradict the log,
+            // and `Null: false` rightly flips on it).
+            for ext in [CtxValue::Known(vec!["v".into()]), CtxValue::Known(vec!["other".into()])] {
                 let mut r = req.clone();
                 if r.get("sts:ExternalId") == Some(&CtxValue::PresentUnknown) {
                     r.set("sts:ExternalId", ext);

@@ -278,11 +278,13 @@ fn aws(endpoint: &str, secret: &str) -> AwsOptions {
         region: Some("us-east-1".into()),
         endpoint_url: Some(endpoint.to_string()),
         max_attempts: None,
+        retry_backoff: None,
         static_credentials: Some(StaticCredentials {
             access_key_id: "test".into(),
             secret_access_key: secret.into(),
             session_token: None,
         }),
+        ..AwsOptions::default()
     }
 }
 

@@ -82,3 +82,8 @@ fn help_top_level() {
 fn help_scan() {
     insta::assert_snapshot!(help(&["scan", "--help"]));
 }
+
+#[test]
+fn help_explain() {
+    insta::assert_snapshot!(help(&["explain", "--help"]));
+}

@@ -12,7 +12,7 @@ use trailtriage::select::Prefilter;
 fuzz_target!(|data: &[u8]| {
     for select in [
         SelectOptions::default(),
-        SelectOptions { all_denied: true, include_context: true },
+        SelectOptions { all_denied: true, include_context: true, log_context: trailtriage::policy::context::LogContext::Full },
     ] {
         let opts = ScanOptions { select, max_decompressed: 1 << 20, ..ScanOptions::default() };
         let pf = Prefilter::new(opts.select);

@@ -101,6 +101,9 @@ pub enum Selection {
 pub struct SelectOptions {
     pub all_denied: bool,
     pub include_context: bool,
+    /// Which non-failure events to gather as log context
+    /// ([`crate::policy::context`]): the pre-filter lets them through.
+    pub log_context: crate::policy::context::LogContext,
 }
 
 /// The classification of one event.

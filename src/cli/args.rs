@@ -1,6 +1,7 @@
 //! clap definitions. clap types stop in `cli/`: the library takes validated options.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -13,7 +14,8 @@ Examples:
   trailtriage scan logs/ --parquet findings.parquet --jsonl findings.jsonl --report report.md --report-format markdown
   zcat file.json.gz | trailtriage scan - --jsonl -
   trailtriage causes
-  trailtriage causes trust_policy_principal_not_allowed";
+  trailtriage causes trust_policy_principal_not_allowed
+  trailtriage explain EVENT_ID --in logs/";
 
 /// Find failed AWS role assumptions in CloudTrail logs and say why each one failed.
 #[derive(Debug, Parser)]
@@ -69,6 +71,13 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogContextArg {
+    Off,
+    Roles,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -96,6 +105,22 @@ pub struct ScanArgs {
     /// (userIdentity.type AWSAccount) as not_assume_failure.
     #[arg(long)]
     pub include_context: bool,
+
+    /// Join the failures with log context after the scan: `roles` (successful
+    /// CreateRole, DeleteRole, UpdateAssumeRolePolicy), `full` (also every
+    /// successful AssumeRole*, to find the session behind a chained or expired
+    /// caller), or `off` (the default: both cost CPU, see BENCHMARKS.md). The
+    /// flag alone means `full`; `explain` always uses `full`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = LogContextArg::Off,
+        default_missing_value = "full"
+    )]
+    pub log_context: LogContextArg,
 
     /// Only events at or after this time: RFC 3339, YYYY-MM-DD, or a duration ago (36h, 7d).
     #[arg(long, value_name = "TIME")]
@@ -208,7 +233,17 @@ pub struct EvidenceArgs {
     pub inventory_time: Option<String>,
 }
 
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  trailtriage explain 4ca0b4d8-3283-50ca-ab9c-a2359468e229 --in sample-logs/
+  trailtriage explain EVENT_ID --in ./logs --iam-inventory auth-details/ --org-policies org/
+
+Besides the event itself, explain reads every file under --in for log context: successful
+CreateRole, DeleteRole and UpdateAssumeRolePolicy of the role, and the successful AssumeRole
+that issued the caller's session (joined by access key id).";
+
 #[derive(Debug, Args)]
+#[command(after_help = format!("{EXPLAIN_EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct ExplainArgs {
     /// The eventID of the record to explain.
     #[arg(value_name = "EVENT_ID")]
@@ -277,8 +312,66 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "N", default_value_t = 16, help_heading = "AWS")]
     pub s3_concurrency: usize,
 
+    /// Longest wait for the response headers of one S3 or LookupEvents
+    /// request (e.g. 30s, 500ms, 2m; a bare number is seconds); a request that
+    /// times out is retried like a 503 [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = "AWS")]
+    pub response_timeout: Option<Duration>,
+
+    /// Longest wait to connect to S3 or LookupEvents [default: 3.1s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = "AWS")]
+    pub connect_timeout: Option<Duration>,
+
     /// Read the CloudTrail LookupEvents API (last 90 days of management
     /// events) instead of or besides log files; --since/--until set the window.
     #[arg(long, help_heading = "AWS")]
     pub lookup: bool,
+}
+
+/// A timeout: a number with `ms`, `s` or `m`, or a bare number of seconds;
+/// more than zero and at most an hour.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, unit_ms) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        (t, 1000.0)
+    };
+    let bad = || format!("{s:?}: not a duration (e.g. 30s, 500ms, 2m)");
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !n.is_finite() {
+        return Err(bad());
+    }
+    let ms = n * unit_ms;
+    if ms < 1.0 {
+        return Err(format!("{s:?}: must be at least 1ms"));
+    }
+    if ms > 3_600_000.0 {
+        return Err(format!("{s:?}: must be at most an hour"));
+    }
+    // Whole nanoseconds, rounded: 3.1s is exactly 3,100 ms.
+    Ok(Duration::from_nanos((ms * 1e6).round() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_timeout(" 3.1s "), Ok(Duration::from_millis(3100)));
+        for bad in [
+            "", "s", "soon", "-1s", "0", "0.1ms", "NaN", "inf", "2h", "61m",
+        ] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -76,6 +76,8 @@ pub struct ScanSection {
     pub threads: Option<usize>,
     pub all_denied: Option<bool>,
     pub include_context: Option<bool>,
+    /// `off`, `roles` or `full`.
+    pub log_context: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
     pub account: Option<OneOrMany>,
@@ -192,6 +194,11 @@ fn scan_section(s: ScanSection, base: &Path, a: &mut ScanArgs, m: &ArgMatches) -
             && let Some(v) = s.include_context
         {
             a.include_context = v;
+        }
+        if !given(m, "log_context")
+            && let Some(v) = s.log_context
+        {
+            a.log_context = value_enum::<super::args::LogContextArg>("log-context", &v)?;
         }
         if !given(m, "since") && s.since.is_some() {
             a.since = s.since;

@@ -159,6 +159,7 @@ impl FailOn {
 }
 
 fn options(a: &ScanArgs) -> Result<ScanOptions> {
+    use trailtriage::policy::context::LogContext;
     let now = chrono::Utc::now().timestamp_millis();
     let since_ms = a
         .since
@@ -189,6 +190,11 @@ fn options(a: &ScanArgs) -> Result<ScanOptions> {
         select: SelectOptions {
             all_denied: a.all_denied,
             include_context: a.include_context,
+            log_context: match a.log_context {
+                args::LogContextArg::Off => LogContext::Off,
+                args::LogContextArg::Roles => LogContext::Roles,
+                args::LogContextArg::Full => LogContext::Full,
+            },
         },
         filters: Filters {
             since_ms,

@@ -1,6 +1,8 @@
 //! `scan` over several sources at once: local paths, `s3://` URLs and
 //! `--lookup`, merged into one collector so accounting and dedupe stay global.
 
+use std::time::Duration;
+
 use anyhow::{Result, bail};
 
 use super::args::{RemoteArgs, ScanArgs};
@@ -9,22 +11,40 @@ use trailtriage::pipeline::{
     Collector, Input, Observer, ScanOptions, Stats, run_local, run_local_into,
 };
 use trailtriage::select::Prefilter;
-use trailtriage::source::AwsOptions;
 use trailtriage::source::lookup::{LookupOptions, run_lookup};
 use trailtriage::source::s3::{S3Options, S3Report, parse_urls, run_s3};
+use trailtriage::source::{
+    AwsOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, Timeouts,
+};
 
 fn is_s3(i: &Input) -> bool {
     matches!(i, Input::Path(p) if p.to_str().is_some_and(|s| s.starts_with("s3://")))
 }
 
-pub(super) fn aws_options(r: &RemoteArgs) -> AwsOptions {
-    AwsOptions {
+/// Hidden knob for tests and slow links: the first retry backoff in
+/// milliseconds (docs/S3.md, "Failures and retries").
+const RETRY_BACKOFF_ENV: &str = "TRAILTRIAGE_RETRY_BACKOFF_MS";
+
+pub(super) fn aws_options(r: &RemoteArgs) -> Result<AwsOptions> {
+    let retry_backoff = match std::env::var(RETRY_BACKOFF_ENV) {
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(ms) => Some(Duration::from_millis(ms)),
+            Err(_) => bail!("{RETRY_BACKOFF_ENV}={v:?}: not a number of milliseconds"),
+        },
+        Err(_) => None,
+    };
+    Ok(AwsOptions {
         profile: r.profile.clone(),
         region: r.region.first().cloned(),
         endpoint_url: r.endpoint_url.clone(),
         max_attempts: None,
+        retry_backoff,
         static_credentials: None,
-    }
+        timeouts: Timeouts {
+            connect: r.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            response: r.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
+        },
+    })
 }
 
 /// Run every source named by `a` and return the findings and accounting.
@@ -57,7 +77,7 @@ pub(super) fn scan_all(
     let mut notes = Vec::new();
     if !urls.is_empty() {
         let s3 = S3Options {
-            aws: aws_options(r),
+            aws: aws_options(r)?,
             concurrency: r.s3_concurrency,
         };
         let rep = run_s3(&urls, &s3, opts, &pf, observer, &mut collector)?;
@@ -66,7 +86,7 @@ pub(super) fn scan_all(
     }
     if r.lookup {
         let lo = LookupOptions {
-            aws: aws_options(r),
+            aws: aws_options(r)?,
             regions: r.region.clone(),
             ..LookupOptions::default()
         };

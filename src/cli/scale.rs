@@ -167,7 +167,7 @@ pub(super) fn scan(
         .transpose()?
         .unwrap_or(Shard::ALL);
     let by = PartitionBy::parse(&a.partition_by)?;
-    let aws = aws_options(&a.remote);
+    let aws = aws_options(&a.remote)?;
     let mut store: Option<Arc<S3Store>> = None;
     let mut get_store = || -> Result<Arc<S3Store>> {
         if let Some(s) = &store {

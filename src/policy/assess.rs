@@ -253,7 +253,8 @@ pub fn assess(e: &Event<'_>, n: &Norm<'_>, inv: &Inventory) -> Assessment {
     let mut explicit_principal = false;
     match role.and_then(|r| r.trust.as_ref().map(|t| (r, t))) {
         Some((r, trust)) => {
-            explicit_principal = trust_checks(&mut a, e, n, &req, r, trust);
+            let pname = format!("trust policy of {} ({})", r.name, r.source);
+            explicit_principal = trust_checks(&mut a, &TrustFacts::of(e, n), &req, &pname, trust);
         }
         None => {
             let why = match role {
@@ -316,17 +317,58 @@ pub fn assess(e: &Event<'_>, n: &Norm<'_>, inv: &Inventory) -> Assessment {
     a
 }
 
+/// What the trust-policy checks need to know of the event, beyond its
+/// request context: built from a parsed record ([`TrustFacts::of`]) or from
+/// an owned finding (log context, after the scan).
+#[derive(Debug, Clone, Copy)]
+pub struct TrustFacts<'a> {
+    pub caller_type: &'a str,
+    pub caller_account: Option<&'a str>,
+    pub caller_arn: Option<&'a str>,
+    pub session_issuer_arn: Option<&'a str>,
+    pub is_chained: bool,
+    pub target_role_arn: Option<&'a str>,
+    pub external_id_present: bool,
+    pub switch_role: bool,
+}
+
+impl<'a> TrustFacts<'a> {
+    pub fn of(e: &Event<'a>, n: &Norm<'a>) -> TrustFacts<'a> {
+        TrustFacts {
+            caller_type: e.caller_type(),
+            caller_account: n.caller_account,
+            caller_arn: e.caller.arn,
+            session_issuer_arn: e.caller.session_issuer_arn,
+            is_chained: e.is_chained(),
+            target_role_arn: n.target_role_arn,
+            external_id_present: e.external_id_present,
+            switch_role: e.event_name == Some("SwitchRole"),
+        }
+    }
+
+    pub fn of_finding(f: &'a crate::finding::Finding) -> TrustFacts<'a> {
+        TrustFacts {
+            caller_type: &f.caller_type,
+            caller_account: f.caller_account_id.as_deref(),
+            caller_arn: f.caller_arn.as_deref(),
+            session_issuer_arn: f.caller_session_issuer_arn.as_deref(),
+            is_chained: f.is_chained,
+            target_role_arn: f.target_role_arn.as_deref(),
+            external_id_present: f.external_id_present,
+            switch_role: f.event_name == "SwitchRole",
+        }
+    }
+}
+
 /// Trust-policy checks. Returns whether an Allow statement names the caller
 /// by its own ARN (not only its account).
-fn trust_checks(
+pub(crate) fn trust_checks(
     a: &mut Assessment,
-    e: &Event<'_>,
-    n: &Norm<'_>,
+    e: &TrustFacts<'_>,
     req: &RequestContext,
-    role: &Role,
+    pname: &str,
     trust: &PolicyDocument,
 ) -> bool {
-    let pname = format!("trust policy of {} ({})", role.name, role.source);
     let evals = eval_document(trust, req);
     let allows: Vec<&StatementEval<'_>> = evals
         .iter()
@@ -339,7 +381,7 @@ fn trust_checks(
         .principal
         .arn
         .clone()
-        .unwrap_or_else(|| format!("({})", e.caller_type()));
+        .unwrap_or_else(|| format!("({})", e.caller_type));
     let mut explicit = false;
     for s in &allows {
         if let Some((p, false)) = &s.statement.principal {
@@ -367,12 +409,12 @@ fn trust_checks(
                 format!("Allow statements name {}", named.join(" | "))
             };
             let mut cause = "trust_policy_principal_not_allowed";
-            let mut d = format!("{pname}: {named}; none matches caller {who} (account {})", n.caller_account.unwrap_or("?"));
-            let issuer = e.caller.session_issuer_arn;
-            if e.is_chained() && issuer.is_some() && issuer == n.target_role_arn {
+            let mut d = format!("{pname}: {named}; none matches caller {who} (account {})", e.caller_account.unwrap_or("?"));
+            let issuer = e.session_issuer_arn;
+            if e.is_chained && issuer.is_some() && issuer == e.target_role_arn {
                 cause = "self_assume_without_explicit_trust";
                 d.push_str("; the caller is a session of this same role, which needs an explicit self-trust");
-            } else if e.is_chained() {
+            } else if e.is_chained {
                 let users: Vec<&String> = allows
                     .iter()
                     .filter_map(|s| s.statement.principal.as_ref())
@@ -381,7 +423,7 @@ fn trust_checks(
                     .collect();
                 if !users.is_empty() {
                     cause = "role_chaining_wrong_principal";
-                    let session = e.caller.arn.and_then(|a| a.rsplit('/').next()).unwrap_or("?");
+                    let session = e.caller_arn.and_then(|a| a.rsplit('/').next()).unwrap_or("?");
                     d.push_str(&format!(
                         "; the caller is a role session (session name {session:?}) but the trust names the IAM user(s) {}: call with the original user's credentials, not the intermediate role's",
                         users.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -432,7 +474,7 @@ fn trust_checks(
                 let conds: Vec<&CondEval> = s.conditions.iter().collect();
                 format!(
                     "{} denies {} to {who}{}",
-                    stmt_ref(&pname, s.statement),
+                    stmt_ref(pname, s.statement),
                     req.action,
                     if conds.is_empty() {
                         String::new()
@@ -498,7 +540,7 @@ fn trust_checks(
         return explicit;
     }
     if let Some(ok) = candidates.iter().find(|s| s.conditions_hold() == Tri::True) {
-        let lbl = stmt_ref(&pname, ok.statement);
+        let lbl = stmt_ref(pname, ok.statement);
         for (fam, item, _, refutes) in FAMILIES {
             let cs: Vec<&CondEval> = ok
                 .conditions
@@ -533,7 +575,7 @@ fn trust_checks(
         })
         .copied();
     let Some(best) = best else { return explicit };
-    let lbl = stmt_ref(&pname, best.statement);
+    let lbl = stmt_ref(pname, best.statement);
     let all_fail = candidates.iter().all(|s| s.conditions_hold() == Tri::False);
     for (fam, item, cause, refutes) in FAMILIES {
         let cs: Vec<&CondEval> = best
@@ -560,7 +602,7 @@ fn trust_checks(
                 if fam == Family::ExternalId && e.external_id_present {
                     cause = "external_id_mismatch";
                 }
-                if e.event_name == Some("SwitchRole") && fam == Family::ExternalId {
+                if e.switch_role && fam == Family::ExternalId {
                     cause = "console_switch_role_failed";
                 }
                 Check::fail(item, cause, detail)

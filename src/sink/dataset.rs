@@ -26,7 +26,9 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::pipeline::{Outcome, RecordCounts, Stats};
+#[cfg(feature = "aws")]
 use crate::sink::s3::{S3Store, UploadKind};
+#[cfg(feature = "aws")]
 use crate::source::keys::S3Url;
 
 /// How the dataset is partitioned.
@@ -194,6 +196,7 @@ pub fn remove_stale(root: &Path, old_plan: &[String], written: &[String]) -> Res
 #[derive(Debug, Clone)]
 pub enum Destination {
     Dir(PathBuf),
+    #[cfg(feature = "aws")]
     S3 {
         store: std::sync::Arc<S3Store>,
         url: S3Url,
@@ -216,6 +219,7 @@ impl Destination {
     pub fn name(&self) -> String {
         match self {
             Destination::Dir(d) => d.display().to_string(),
+            #[cfg(feature = "aws")]
             Destination::S3 { url, .. } => url.to_string(),
         }
     }
@@ -233,6 +237,7 @@ impl Destination {
                 files: write_dataset(d, run_id, findings, by)?,
                 ..Written::default()
             }),
+            #[cfg(feature = "aws")]
             Destination::S3 { store, url } => write_dataset_s3(store, url, run_id, findings, by),
         }
     }
@@ -241,6 +246,7 @@ impl Destination {
     pub fn remove_stale(&self, old_plan: &[String], written: &[String]) -> Result<(), Error> {
         match self {
             Destination::Dir(d) => remove_stale(d, old_plan, written),
+            #[cfg(feature = "aws")]
             Destination::S3 { store, url } => {
                 let keep: HashSet<&str> = written.iter().map(String::as_str).collect();
                 for rel in old_plan.iter().filter(|r| !keep.contains(r.as_str())) {
@@ -255,6 +261,7 @@ impl Destination {
     }
 }
 
+#[cfg(feature = "aws")]
 /// The object key of a dataset file: the prefix as a directory, then `rel`.
 pub fn s3_key(url: &S3Url, rel: &str) -> String {
     let p = url.prefix.trim_end_matches('/');
@@ -265,6 +272,7 @@ pub fn s3_key(url: &S3Url, rel: &str) -> String {
     }
 }
 
+#[cfg(feature = "aws")]
 fn s3_err(name: &str, e: crate::sink::s3::StoreError) -> Error {
     Error::Write {
         path: PathBuf::from(name),
@@ -272,6 +280,7 @@ fn s3_err(name: &str, e: crate::sink::s3::StoreError) -> Error {
     }
 }
 
+#[cfg(feature = "aws")]
 /// [`write_dataset`] to `s3://bucket/prefix`: each file is produced straight
 /// into its upload and appears under its final key only when complete (one
 /// PutObject when small, else a multipart upload, aborted on error; see
@@ -386,6 +395,12 @@ pub fn read_findings(inputs: &[PathBuf]) -> (Vec<Finding>, Stats, Vec<(String, O
     read_findings_with(inputs, None)
 }
 
+/// Without the `aws` feature there is no S3 client: `s3://` inputs are
+/// reported as unreadable.
+#[cfg(not(feature = "aws"))]
+pub type S3Store = std::convert::Infallible;
+
+#[cfg(feature = "aws")]
 /// The `*.parquet` objects under an S3 prefix (or the object it names),
 /// skipping names that start with `.` or `_` below the prefix, like the
 /// directory walk.
@@ -424,6 +439,15 @@ pub fn read_findings_with(
     let mut stats = Stats::default();
     let mut outcomes = Vec::new();
     let mut all = Vec::new();
+    #[cfg(not(feature = "aws"))]
+    for r in &remote {
+        let _ = store;
+        problems.push((
+            r.to_string_lossy().into_owned(),
+            "reading s3:// needs the `aws` feature".to_string(),
+        ));
+    }
+    #[cfg(feature = "aws")]
     for r in &remote {
         let name = r.to_string_lossy().into_owned();
         let listed = match (S3Url::parse(&name), store) {

@@ -6,5 +6,6 @@ pub mod dataset;
 pub mod jsonl;
 pub mod parquet;
 pub mod report;
+#[cfg(feature = "aws")]
 pub mod s3;
 pub mod schema;

@@ -207,6 +207,7 @@ pub fn run_lookup(
         retries: counters.retries.load(Ordering::Relaxed),
     };
     collector.stats.retries += report.retries;
+    collector.stats.remote = true;
     Ok(report)
 }
 

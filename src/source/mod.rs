@@ -9,21 +9,32 @@
 //! in the channel, plus the ones being downloaded and the ones being parsed.
 
 pub mod keys;
+#[cfg(feature = "aws")]
 pub mod lookup;
 pub mod pick;
+#[cfg(feature = "aws")]
 pub mod s3;
 
+#[cfg(feature = "aws")]
 use std::sync::Arc;
+#[cfg(feature = "aws")]
 use std::sync::Mutex;
+#[cfg(feature = "aws")]
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+#[cfg(feature = "aws")]
 use aws_sdk_s3::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
+#[cfg(feature = "aws")]
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+#[cfg(feature = "aws")]
 use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+#[cfg(feature = "aws")]
 use crate::pipeline::{Collector, FileResult, Observer, ScanOptions, Worker};
+#[cfg(feature = "aws")]
 use crate::select::Prefilter;
 
 /// Fatal errors of a remote source (exit code 2). Per-object problems are
@@ -65,6 +76,7 @@ pub enum SourceError {
 /// Connection settings shared by the S3 and LookupEvents sources. Unset
 /// fields fall back to aws-config's default chain (environment, profile,
 /// SSO, web identity, IMDS), which also reads `AWS_ENDPOINT_URL`.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
     pub profile: Option<String>,
@@ -74,11 +86,46 @@ pub struct AwsOptions {
     /// Total attempts per request for the SDK's standard retry strategy
     /// (default 3; 1 disables retries).
     pub max_attempts: Option<u32>,
+    /// First backoff before a retry. The SDK's standard strategy waits a
+    /// random time up to this, doubling each retry, capped at 20 s (default
+    /// 1 s); S3 re-reads of a broken body wait this times the attempt number
+    /// (default 100 ms). Tests set it small.
+    pub retry_backoff: Option<Duration>,
     /// Fixed credentials instead of the default chain (embedding, tests).
     pub static_credentials: Option<StaticCredentials>,
+    /// How long to wait for a connection and for each response.
+    pub timeouts: Timeouts,
+}
+
+/// Default [`Timeouts::connect`]: the SDK's own default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// Default [`Timeouts::response`].
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Timeouts of every request to S3 and LookupEvents, per attempt. A request
+/// that times out is a transient failure: it is retried like a 503, and
+/// reported as "timed out" once its attempts are spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Opening the connection (TCP and TLS).
+    pub connect: Duration,
+    /// From sending a request to receiving its response headers (the SDK's
+    /// read timeout). A body that stalls after the headers is the SDK's
+    /// stalled-stream protection's business (docs/S3.md).
+    pub response: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            response: DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
 }
 
 /// An access key pair, optionally with a session token.
+#[cfg(feature = "aws")]
 #[derive(Clone)]
 pub struct StaticCredentials {
     pub access_key_id: String,
@@ -86,6 +133,7 @@ pub struct StaticCredentials {
     pub session_token: Option<String>,
 }
 
+#[cfg(feature = "aws")]
 impl std::fmt::Debug for StaticCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StaticCredentials")
@@ -95,6 +143,7 @@ impl std::fmt::Debug for StaticCredentials {
 }
 
 /// Load the shared SDK configuration.
+#[cfg(feature = "aws")]
 pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(p) = &o.profile {
@@ -115,15 +164,36 @@ pub async fn load_config(o: &AwsOptions) -> aws_config::SdkConfig {
             "trailtriage-static",
         ));
     }
-    if let Some(n) = o.max_attempts {
-        loader = loader
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n.max(1)));
+    // Replaces the SDK's default timeouts (a 3.1 s connect timeout, and no
+    // limit at all on waiting for a response).
+    loader = loader.timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(o.timeouts.connect)
+            .read_timeout(o.timeouts.response)
+            .build(),
+    );
+    let conf = loader.load().await;
+    if o.max_attempts.is_none() && o.retry_backoff.is_none() {
+        return conf;
     }
-    loader.load().await
+    // Start from what the environment or profile chose (AWS_MAX_ATTEMPTS,
+    // AWS_RETRY_MODE) and change only what was asked for.
+    let mut rc = conf
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(aws_config::retry::RetryConfig::standard);
+    if let Some(n) = o.max_attempts {
+        rc = rc.with_max_attempts(n.max(1));
+    }
+    if let Some(d) = o.retry_backoff {
+        rc = rc.with_initial_backoff(d);
+    }
+    conf.to_builder().retry_config(rc).build()
 }
 
 /// An S3 client for these settings: path-style addressing with a custom
 /// endpoint, `us-east-1` when no region is configured (S3 needs one to sign).
+#[cfg(feature = "aws")]
 pub async fn s3_client(o: &AwsOptions) -> aws_sdk_s3::Client {
     let conf = load_config(o).await;
     let mut b = aws_sdk_s3::config::Builder::from(&conf);
@@ -138,13 +208,20 @@ pub async fn s3_client(o: &AwsOptions) -> aws_sdk_s3::Client {
 
 /// Counts the SDK's retries: an interceptor sees every execution once and
 /// every attempt (first try and retries) once.
+#[cfg(feature = "aws")]
 #[derive(Debug, Default, Clone)]
 pub struct RetryCounter {
     executions: Arc<AtomicU64>,
     attempts: Arc<AtomicU64>,
 }
 
+#[cfg(feature = "aws")]
 impl RetryCounter {
+    /// Requests sent: first tries and retries.
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
     pub fn retries(&self) -> u64 {
         self.attempts
             .load(Ordering::Relaxed)
@@ -152,6 +229,7 @@ impl RetryCounter {
     }
 }
 
+#[cfg(feature = "aws")]
 impl Intercept for RetryCounter {
     fn name(&self) -> &'static str {
         "trailtriage::RetryCounter"
@@ -199,7 +277,9 @@ pub fn is_auth_code(code: &str) -> bool {
 }
 
 /// The error code (if the service sent one) and a one-line description of
-/// an SDK error, with its causes.
+/// an SDK error, with its causes. A timeout's description starts with
+/// "timed out".
+#[cfg(feature = "aws")]
 pub fn describe_sdk_error<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -209,13 +289,34 @@ where
     let text = match (&code, e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.clone(),
+        _ if is_timeout(e) => {
+            // "dispatch failure: timeout: HTTP read timeout occurred after 1s: timed out"
+            let chain = error_chain(e);
+            let parts: Vec<&str> = chain
+                .split(": ")
+                .filter(|p| !matches!(*p, "dispatch failure" | "timeout" | "timed out"))
+                .collect();
+            format!("timed out: {}", parts.join(": "))
+        }
         _ => error_chain(e),
     };
     (code, text)
 }
 
+/// Whether an SDK error is a timeout (connect, response, or the SDK's
+/// operation timeouts).
+#[cfg(feature = "aws")]
+pub fn is_timeout<E, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout(),
+        _ => false,
+    }
+}
+
 /// An error and its causes on one line, `a: b: c`, each cause's first line
 /// only and without repeats (SDK errors nest the same text several times).
+#[cfg(feature = "aws")]
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -235,6 +336,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Whether an SDK error means no credentials could be found at all.
+#[cfg(feature = "aws")]
 pub fn is_missing_credentials<E, R>(e: &SdkError<E, R>) -> bool
 where
     E: std::error::Error + 'static,
@@ -247,6 +349,7 @@ where
 }
 
 /// What a source hands to the workers.
+#[cfg(feature = "aws")]
 pub enum Item {
     /// Raw object bytes (gzip or plain JSON) to decode, scan and classify.
     Bytes { name: String, data: Vec<u8> },
@@ -257,6 +360,7 @@ pub enum Item {
 /// Run `producer` on its own thread with a bounded channel of `queue` items
 /// to worker threads that process each item; results reach `observer` and
 /// `collector` on the calling thread. Returns what the producer returns.
+#[cfg(feature = "aws")]
 pub fn drive<T, P>(
     opts: &ScanOptions,
     pf: &Prefilter,
@@ -313,6 +417,7 @@ where
     })
 }
 
+#[cfg(feature = "aws")]
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,9 @@ const LIST_CONCURRENCY: usize = 8;
 const MAX_TRAIL_PREFIX_DEPTH: usize = 2;
 /// Attempts at reading a body that broke off (the SDK does not retry those).
 const BODY_ATTEMPTS: u32 = 3;
+/// Wait before re-reading a broken body, times the attempt number (unless
+/// [`AwsOptions::retry_backoff`] says otherwise).
+const BODY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Settings of the S3 source.
 #[derive(Debug, Clone)]
@@ -159,6 +162,7 @@ struct Ctx {
     sem: Arc<Semaphore>,
     counters: Arc<Counters>,
     max_size: u64,
+    body_backoff: Duration,
     /// Which objects to fetch (`--shard`, `--state`); `None`: every one.
     pick: Option<Arc<KeyPick>>,
 }
@@ -221,6 +225,7 @@ pub fn run_s3_picked(
                     sem: sem.clone(),
                     counters: c2.clone(),
                     max_size,
+                    body_backoff: s3.aws.retry_backoff.unwrap_or(BODY_BACKOFF),
                     pick: pick.clone(),
                 });
                 scan_url(ctx, &window).await?;
@@ -244,6 +249,7 @@ pub fn run_s3_picked(
         pruned: counters.pruned.load(Ordering::Relaxed),
     };
     collector.stats.retries += report.retries;
+    collector.stats.remote = true;
     result.map(|()| report)
 }
 
@@ -551,6 +557,12 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
         bump(&ctx.counters.objects_failed);
         return Item::Done(FileResult::failed(name, too_large(n)));
     }
+    // Requests sent for this object: the SDK's attempts of every read.
+    let sent = RetryCounter::default();
+    let after = |sent: &RetryCounter| match sent.attempts() {
+        0 | 1 => String::new(),
+        n => format!(" (after {n} attempts)"),
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -559,6 +571,8 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
             .get_object()
             .bucket(&ctx.url.bucket)
             .key(key)
+            .customize()
+            .interceptor(sent.clone())
             .send()
             .await
         {
@@ -566,7 +580,10 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
             Err(e) => {
                 bump(&ctx.counters.objects_failed);
                 let (_, text) = describe_sdk_error(&e);
-                return Item::Done(FileResult::failed(name, format!("cannot download: {text}")));
+                return Item::Done(FileResult::failed(
+                    name,
+                    format!("cannot download: {text}{}", after(&sent)),
+                ));
             }
         };
         let expected = out.content_length().and_then(|n| u64::try_from(n).ok());
@@ -592,7 +609,7 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
                     buf.extend_from_slice(&chunk);
                 }
                 Ok(None) => break None,
-                Err(e) => break Some(e.to_string()),
+                Err(e) => break Some(super::error_chain(&e)),
             }
         };
         let got = buf.len() as u64;
@@ -610,13 +627,13 @@ async fn fetch(ctx: &Ctx, key: &str, name: String, size: Option<i64>) -> Item {
             }
             Some(_) if attempt < BODY_ATTEMPTS => {
                 bump(&ctx.counters.body_retries);
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                tokio::time::sleep(ctx.body_backoff * attempt).await;
             }
             Some(p) => {
                 bump(&ctx.counters.objects_failed);
                 return Item::Done(FileResult::failed(
                     name,
-                    format!("cannot download: {p} (after {attempt} attempts)"),
+                    format!("cannot download: {p}{}", after(&sent)),
                 ));
             }
         }

@@ -402,10 +402,11 @@ pub fn render(findings: &[Finding], stats: &Stats, format: Format, style: TextSt
     }
 }
 
-/// The closing accounting lines every report carries.
+/// The closing accounting lines every report carries; the retries when a
+/// remote source was read.
 pub fn accounting_lines(st: &Stats) -> Vec<String> {
     let r = &st.records;
-    vec![
+    let mut lines = vec![
         format!(
             "files: {} seen = {} read + {} skipped + {} failed",
             st.files_seen, st.files_read, st.files_skipped, st.files_failed
@@ -414,5 +415,35 @@ pub fn accounting_lines(st: &Stats) -> Vec<String> {
             "records: {} read = {} selected + {} not selected + {} malformed ({} dropped by filters, {} duplicate eventIDs)",
             r.read, r.selected, r.not_selected, r.malformed, r.filtered, st.duplicates
         ),
-    ]
+    ];
+    if st.remote || st.retries > 0 {
+        lines.push(format!(
+            "retries: {} (remote requests sent again after throttling, an error or a timeout)",
+            st.retries
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_shows_retries_only_for_remote_sources() {
+        let mut st = Stats::default();
+        assert_eq!(accounting_lines(&st).len(), 2);
+        st.remote = true;
+        let lines = accounting_lines(&st);
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].starts_with("retries: 0 ("), "{lines:?}");
+        st.retries = 7;
+        let md = render(&[], &st, Format::Markdown, TextStyle::default());
+        assert!(md.contains("\n- retries: 7 ("), "{md}");
+        let text = render(&[], &st, Format::Text, TextStyle::default());
+        assert!(text.contains("\nretries: 7 ("), "{text}");
+        // Retries without the flag (stats merged from elsewhere) still show.
+        st.remote = false;
+        assert_eq!(accounting_lines(&st).len(), 3);
+    }
 }
