@@ -147,14 +147,14 @@ done
 
 # ---------------------------------------------------------------- Nx corpus
 if [ "$SCALE" -gt 1 ]; then
-  if [ ! -d "$BIG/AWSLogs" ]; then
+  if [ ! -d "$BIG/AWSLogs" ] && [ ! -f "$BIG/HOW" ]; then
     avail=$(df -Pk /tmp | awk 'NR==2 {print $4}')
     need=$(( GZBYTES / 1024 * SCALE * 2 ))
     if [ "$avail" -lt "$need" ]; then log "not enough space in /tmp for ${SCALE}x"; SCALE=0; fi
   fi
 fi
 if [ "$SCALE" -gt 1 ]; then
-  if [ ! -d "$BIG/AWSLogs" ]; then
+  if [ ! -d "$BIG/AWSLogs" ] && [ ! -f "$BIG/HOW" ]; then
     if [ "${GEN10:-0}" = 1 ]; then
       log "generating $BIG with the generator (--files $((1130 * SCALE)))"
       python3 "$GEN" --out "$BIG" --files $((1130 * SCALE)) --records-per-file 600 --accounts 5 \
