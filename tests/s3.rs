@@ -10,11 +10,10 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use trailtriage::filter::parse_time_bound;
 use trailtriage::finding::Finding;
@@ -38,97 +37,8 @@ const BULK_DAY: u32 = 1;
 
 // ---------------------------------------------------------------- s3s-fs
 
-struct S3sFs {
-    child: Child,
-    port: u16,
-    root: tempfile::TempDir,
-}
-
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn s3s_fs_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("S3S_FS") {
-        return PathBuf::from(p);
-    }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".cargo/bin"));
-    }
-    for d in dirs {
-        let c = d.join("s3s-fs");
-        if c.is_file() {
-            return c;
-        }
-    }
-    panic!(
-        "s3s-fs not found on PATH, in ~/.cargo/bin or in $S3S_FS: the S3 tests need a real S3 server. \
-         Run scripts/ci/s3-server.sh (installs s3s-fs 0.14.1, 3-4 minutes) and re-run."
-    );
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-impl S3sFs {
-    fn start() -> S3sFs {
-        let bin = s3s_fs_binary();
-        let root = tempfile::tempdir().expect("tempdir");
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new(&bin)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--access-key", "test", "--secret-key", "test"])
-                .arg(root.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken meanwhile: try another
-                }
-                if unsigned_get_status(port).is_some() {
-                    return S3sFs { child, port, root };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("s3s-fs did not start");
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn bucket_dir(&self, bucket: &str) -> PathBuf {
-        let d = self.root.path().join(bucket);
-        std::fs::create_dir_all(&d).expect("mkdir bucket");
-        d
-    }
-}
-
-/// The HTTP status of an unsigned `GET /` (403 once s3s-fs listens).
-fn unsigned_get_status(port: u16) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut line = String::new();
-    BufReader::new(s).read_line(&mut line).ok()?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
+mod s3s_fs;
+use s3s_fs::S3sFs;
 
 // ---------------------------------------------------------------- corpus
 

@@ -8,7 +8,7 @@ mod scale_util;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use scale_util::s3::{S3sFs, s3_count};
+use scale_util::s3::{S3sFs, ScaleServer, s3_count};
 use scale_util::*;
 use trailtriage::shard::Shard;
 

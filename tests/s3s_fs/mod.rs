@@ -2,10 +2,7 @@
 //! credentials `test`/`test`, for the S3 tests. Install it once with
 //! `scripts/ci/s3-server.sh`; it is found in `$S3S_FS`, on `PATH` or in
 //! `~/.cargo/bin`, and a test fails, never skips, when it is missing.
-//!
-//! tests/s3.rs still carries its own copy of this helper (same API:
-//! `S3sFs::start`, `endpoint`, `bucket_dir`); switching it over is deleting
-//! that copy and adding `mod s3s_fs; use s3s_fs::S3sFs;`.
+//! Shared by tests/s3.rs, tests/s3_faults.rs and tests/scale_util/s3.rs.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
