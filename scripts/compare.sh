@@ -26,6 +26,7 @@ BIG=${BIG:-/tmp/tt-corpus-${SCALE}x}
 OUT=${OUT:-/tmp/tt-compare}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR_RELEASE:-/tmp/tt-release}
 mkdir -p "$OUT"
+cut -d" " -f1-3 /proc/loadavg > "$OUT/load_start.txt"
 log() { echo "[compare] $*" >&2; }
 
 # ---------------------------------------------------------------- tools
@@ -212,7 +213,8 @@ p = print
 p(f"Written by `scripts/compare.sh` on {datetime.date.today()} (one run of the script; every figure below comes from it).\n")
 p(f"Corpus: `gen_cloudtrail.py --files 1130 --records-per-file 600 --accounts 5 --regions 6 --days 14 --seed 1`: "
   f"{records:,} records, {uncomp / 1e9:.2f} GB of JSON in {gz / 1e6:.0f} MB of gzip, {expected} failed AssumeRole* records (generator manifest).\n")
-p(f"Machine: {cpu}, {cpus} cores, {mem} GB RAM, shared with other work while measuring (read figures as +-10-20 %); {rustc}; {', '.join(tools)}.\n")
+load = open(f"{out}/load_start.txt").read().strip() if __import__("os").path.exists(f"{out}/load_start.txt") else "unknown"
+p(f"Machine: {cpu}, {cpus} cores, {mem} GB RAM; load average {load} (1, 5, 15 min) when the script started; {rustc}; {', '.join(tools)}.\n")
 p(f"Whole process, warm page cache, median of the runs; peak RSS is the largest of the runs. MB/s is uncompressed JSON per wall second. "
   f"The floor is `examples/inflate_floor.rs`: libdeflate inflates every file on the same threads and discards the bytes.\n")
 p("## Tools (default threads)\n")
