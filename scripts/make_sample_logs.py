@@ -643,6 +643,92 @@ def story_saml_rotation():
     return out
 
 
+# ------------------------------------------------------------------ log-context stories
+# Records that only `--log-context` joins (causes.md §4 step 5, docs/INVENTORY.md "The logs themselves as context").
+# They draw from their own generator and are added after everything else, so the rest of the tree does not move.
+# Without the flag each failure keeps its log-only cause (the oracle computes it like any other record).
+CTX = Gen(20261006)
+DELETED_ROLE = "legacy-etl-import"      # (a) deleted on day 6, still assumed by erin's job in B
+NARROWED_ROLE = "partner-readonly"      # (b) trust policy narrowed to B on day 6; carol.ops (C) is shut out
+CHAIN_FROM, CHAIN_TO = "ops-jump", "deploy-prod"   # (c) dana assumes deploy-prod directly, later through ops-jump
+CONTEXT_STORY_ROLES = {DELETED_ROLE, NARROWED_ROLE, CHAIN_TO}
+
+
+class own_gen:
+    """Swap the module generator for CTX while a story draws its ids, keys and addresses."""
+
+    def __enter__(self):
+        global G
+        self.saved, G = G, CTX
+
+    def __exit__(self, *exc):
+        global G
+        G = self.saved
+
+
+def at(day, hhmm, ss=0):
+    return dt.datetime(2026, 10, day, int(hhmm[:2]), int(hhmm[2:]), ss, tzinfo=dt.timezone.utc)
+
+
+def iam_change(slot, who, name, t, rp, resp=None):
+    r = base(slot, user_ui(slot[0], who), "iam.amazonaws.com", name, t=t, rp=rp, resp=resp, read_only=False, region="us-east-1")
+    r["tlsDetails"]["clientProvidedHostHeader"] = "iam.amazonaws.com"
+    return r
+
+
+def denied_assume(slot, ui, rarn, sess, t, ua):
+    """AccessDenied on sts:AssumeRole with the generic message (which layer denied is not in it)."""
+    return base(slot, ui, "sts.amazonaws.com", "AssumeRole", t=t, ua=ua, code="AccessDenied",
+                msg="User: %s is not authorized to perform: sts:AssumeRole on resource: %s" % (ui["arn"], rarn),
+                rp={"roleArn": rarn, "roleSessionName": sess, "durationSeconds": 3600}, ver="1.08",
+                aed={"RequestDetails": {"awsServingRegion": slot[1], "endpointType": "regional"}})
+
+
+def story_deleted_role():
+    """(a) Day 6, 07:41: henry deletes legacy-etl-import in A; erin's nightly import in B keeps assuming it."""
+    out = []
+    rarn = "arn:aws:iam::%s:role/%s" % (A, DELETED_ROLE)
+    out.append((SLOTS[7], iam_change(SLOTS[7], "henry", "DeleteRole", at(6, "0741", 12), {"roleName": DELETED_ROLE})))
+    for slot, t in ((SLOTS[10], at(6, "0858", 3)), (SLOTS[11], at(6, "1402", 41))):
+        out.append((slot, denied_assume(slot, user_ui(B, "erin"), rarn, "etl-import", t, UA_BOTO)))
+    return out
+
+
+def story_narrowed_trust():
+    """(b) Day 6, 07:33: dana narrows partner-readonly's trust policy to account B; carol.ops (C) is denied that evening."""
+    out = []
+    rarn = "arn:aws:iam::%s:role/%s" % (A, NARROWED_ROLE)
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "PartnerB", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % B},
+                                                              "Action": "sts:AssumeRole"}]})
+    out.append((SLOTS[7], iam_change(SLOTS[7], "dana", "UpdateAssumeRolePolicy", at(6, "0733", 27), {"roleName": NARROWED_ROLE, "policyDocument": doc})))
+    for t in (at(6, "1748", 9), at(6, "1749", 52)):
+        out.append((SLOTS[14], denied_assume(SLOTS[14], user_ui(C, "carol.ops"), rarn, "carol.ops", t, UA_CLI + " md/command#sts.assume-role")))
+    return out
+
+
+def story_chained_session():
+    """(c) dana assumes deploy-prod directly on day 5; on day 6 she assumes ops-jump and, from that session, deploy-prod,
+    whose trust policy names her user, not ops-jump: denied."""
+    out = []
+    direct = "arn:aws:iam::%s:role/%s" % (A, CHAIN_TO)
+    jump = "arn:aws:iam::%s:role/%s" % (A, CHAIN_FROM)
+    ua = UA_CLI + " md/command#sts.assume-role"
+    out.append((SLOTS[1], _assume_ok(SLOTS[1], user_ui(A, "dana"), direct, "dana", at(5, "1318", 30), ua, None)))
+    t0 = at(6, "1852", 4)
+    ok = _assume_ok(SLOTS[8], user_ui(A, "dana"), jump, "dana", t0, ua, None)
+    out.append((SLOTS[8], ok))
+    sess = role_ui(A, CHAIN_FROM, "dana", t0)
+    sess["accessKeyId"] = ok["responseElements"]["credentials"]["accessKeyId"]
+    sess["sessionContext"]["attributes"]["creationDate"] = fmt(t0)
+    out.append((SLOTS[8], denied_assume(SLOTS[8], sess, direct, "dana", t0 + dt.timedelta(minutes=11, seconds=37), ua)))
+    return out
+
+
+def context_stories():
+    with own_gen():
+        return story_deleted_role() + story_narrowed_trust() + story_chained_session()
+
+
 # ------------------------------------------------------------------ fixture reuse
 def fixture_records():
     """Default-option hit records from every fixture file that fit our accounts and regions (new ids and times)."""
@@ -744,6 +830,10 @@ def main():
             else:
                 files[i].append(bg_console_login(slot) if slot[1] == "us-east-1" else bg_ec2(slot))
 
+    # log-context stories last: they use their own generator and must not shift the records above
+    for slot, r in context_stories():
+        files[SLOTS.index(slot)].append(r)
+
     # write
     if os.path.isdir(OUT):
         for dp, dn, fns in os.walk(OUT, topdown=False):
@@ -811,13 +901,18 @@ def main():
                 assert set(got[2]) == set(exp["secondary_causes"]), (got, exp)
     # no log context that could upgrade a failure (§4 step 5): no successful AssumeRole of a role that a chained caller
     # was denied, no trust-policy update of a denied role, no DeleteRole/CreateRole
+    # outside the log-context stories (which exist to give exactly that context)
+    def story(arn):
+        return (arn or "").rsplit("/", 1)[-1] in CONTEXT_STORY_ROLES
     denied_chained = {target_role_arn(r) for r in by_id.values() if classify(r) and norm_code(r.get("errorCode")) == "AccessDenied"
                       and (r.get("userIdentity") or {}).get("type") == "AssumedRole"}
     ok_targets = {target_role_arn(r) for r in by_id.values() if r.get("eventName", "").startswith("AssumeRole") and not r.get("errorCode")}
-    assert not (denied_chained & ok_targets), denied_chained & ok_targets
+    assert {a for a in denied_chained & ok_targets if not story(a)} == set(), denied_chained & ok_targets
     denied_names = {(target_role_arn(r) or "").rsplit("/", 1)[-1] for r in by_id.values() if classify(r)}
     assert "AssumeRoleAuditTarget" not in denied_names
-    assert not any(r.get("eventName") in ("DeleteRole", "CreateRole") for r in by_id.values())
+    changed = {(r.get("requestParameters") or {}).get("roleName") for r in by_id.values()
+               if r.get("eventName") in ("DeleteRole", "CreateRole") or (r.get("eventName") == "UpdateAssumeRolePolicy" and not r.get("errorCode"))}
+    assert changed <= CONTEXT_STORY_ROLES | {"AssumeRoleAuditTarget"}, changed
     failures.sort(key=lambda f: (f["event_time"], f["event_id"]))
     present = set()
     for f in failures:

@@ -39,13 +39,13 @@ fn sample_logs_report_and_exit_code() {
     let out = run(&["scan", root().join("sample-logs").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let s = text(&out.stdout);
-    assert!(s.contains("findings   187"), "{s}");
+    assert!(s.contains("findings   192"), "{s}");
     assert!(
         s.contains("files: 22 seen = 21 read + 1 skipped + 0 failed"),
         "{s}"
     );
     assert!(
-        s.contains("records: 2110 read = 2110 selected") || s.contains("records: 2110 read ="),
+        s.contains("records: 2119 read = 2119 selected") || s.contains("records: 2119 read ="),
         "{s}"
     );
     assert!(s.contains("cross_account_denied_ambiguous"));
@@ -185,7 +185,7 @@ fn parquet_round_trip_equals_jsonl() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(back.len(), 187);
+    assert_eq!(back.len(), 192);
     assert_eq!(back, lines);
     // No temporary file is left beside the outputs.
     let names: Vec<String> = std::fs::read_dir(dir.path())

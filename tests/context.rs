@@ -890,3 +890,105 @@ fn log_context_from_the_command_line_and_the_config_file() {
         "cross_account_denied_ambiguous"
     );
 }
+
+/// The bundled sample-logs carry three log-context stories
+/// (scripts/make_sample_logs.py, `story_deleted_role`, `story_narrowed_trust`,
+/// `story_chained_session`): with `--log-context` their failures get the
+/// cause the joined events show, likely, with those events as evidence;
+/// without it they keep their log-only fallback cause.
+#[test]
+fn sample_logs_stories_are_settled_by_log_context() {
+    let logs = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    let run = |args: &[&str]| -> Vec<Finding> {
+        let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
+            .arg("scan")
+            .arg(&logs)
+            .args(["--jsonl", "-"])
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a finding per line"))
+            .collect()
+    };
+    const DELETE: &str = "95f14c9a-0a09-5a5d-a93d-9c1746b26f15";
+    const UPDATE: &str = "cdf09076-711b-5483-81f1-933a9e07f5de";
+    const DIRECT: &str = "73f36d77-6df3-50c1-9b1b-94006317bf38";
+    const JUMP: &str = "1cf75080-e442-558d-8025-ba6260e50ae8";
+    // (failure, cause without the flag, cause with it, evidence needles)
+    let stories: [(&str, &str, &str, Vec<String>); 5] = [
+        (
+            "73b40e52-d71e-53f2-a213-b060bc0eb0e9",
+            "cross_account_denied_ambiguous",
+            "role_not_found",
+            vec![
+                format!("DeleteRole of legacy-etl-import in {O} at 2026-10-06T07:41:12Z"),
+                format!("by arn:aws:iam::{O}:user/henry (event {DELETE})"),
+            ],
+        ),
+        (
+            "0ea45d8b-b689-5a3c-8ee9-d138f2a399a5",
+            "cross_account_denied_ambiguous",
+            "role_not_found",
+            vec![format!("(event {DELETE})")],
+        ),
+        (
+            "c3bb4968-826b-51c1-9502-c0a4ffb80117",
+            "cross_account_denied_ambiguous",
+            "trust_policy_principal_not_allowed",
+            vec![
+                format!(
+                    "trust policy of partner-readonly set by UpdateAssumeRolePolicy event {UPDATE} at 2026-10-06T07:33:27Z"
+                ),
+                "Sid \"PartnerB\"".to_string(),
+                "none matches caller arn:aws:iam::777788889999:user/carol.ops".to_string(),
+            ],
+        ),
+        (
+            "17d546d9-8fc1-5f1f-aad0-66311b9820de",
+            "cross_account_denied_ambiguous",
+            "trust_policy_principal_not_allowed",
+            vec![format!("UpdateAssumeRolePolicy event {UPDATE}")],
+        ),
+        (
+            "cd87d735-c9ec-5d03-a670-d168da2d9fba",
+            "same_account_denied_ambiguous",
+            "role_chaining_wrong_principal",
+            vec![
+                format!(
+                    "arn:aws:iam::{O}:user/dana assumed arn:aws:iam::{O}:role/deploy-prod successfully at 2026-10-05T13:18:30Z (event {DIRECT})"
+                ),
+                format!("AssumeRole event {JUMP} at 2026-10-06T18:52:04Z issued it"),
+                format!("original identity arn:aws:iam::{O}:user/dana"),
+            ],
+        ),
+    ];
+    let plain = run(&[]);
+    let joined = run(&["--log-context"]);
+    assert_eq!(plain.len(), joined.len());
+    for (id, before, after, needles) in &stories {
+        let p = find(&plain, id);
+        assert_eq!(&p.cause_id, before, "{}", p.evidence);
+        assert_eq!(p.confidence, "possible");
+        assert!(!p.evidence.contains("log context"), "{}", p.evidence);
+        let x = find(&joined, id);
+        assert_eq!(&x.cause_id, after, "{}", x.evidence);
+        assert_eq!(x.confidence, "likely");
+        for n in needles {
+            has(x, n);
+        }
+    }
+    // Only the story failures carry log context.
+    let carried = joined
+        .iter()
+        .filter(|x| x.evidence.contains("log context"))
+        .count();
+    assert_eq!(carried, stories.len());
+}

@@ -80,7 +80,7 @@ fn n(v: &Value) -> u64 {
 fn every_duckdb_query_gives_the_right_answers() {
     let dir = tempfile::tempdir().unwrap();
     let (pq, f) = findings_parquet(dir.path());
-    assert_eq!(f.len(), 187);
+    assert_eq!(f.len(), 192);
 
     // top_causes
     let rows = query(&pq, "top_causes.sql", "");

@@ -121,7 +121,7 @@ fn four_shards_over_s3_equal_one_run_and_match_the_same_tree_on_disk() {
         .into_iter()
         .map(|f| (f.event_id, f.cause_id))
         .collect();
-    assert_eq!(want.len(), 187);
+    assert_eq!(want.len(), 192);
 
     // Expected shard of every object: the local keys (paths relative to the root).
     let (objects, _) = trailtriage::state::list_local(std::slice::from_ref(&logs));
@@ -234,7 +234,7 @@ fn scheduled_runs_over_s3_read_each_object_once() {
     let r1 = run();
     assert_eq!(stat(&r1, "files_seen"), 22);
     assert_eq!(s3_count(&r1, "objects fetched"), 21);
-    assert_eq!(stat(&r1, "findings"), 187);
+    assert_eq!(stat(&r1, "findings"), 192);
     let state_path = srv.root.path().join("findings/state/trailtriage.json");
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
@@ -280,7 +280,7 @@ fn scheduled_runs_over_s3_read_each_object_once() {
     // The dataset on S3 (read back from the server's files) has every event once.
     let rows = dataset_rows(&srv.root.path().join("findings/ds"));
     let all = by_event(&rows);
-    assert_eq!(all.len(), 187 + 3);
+    assert_eq!(all.len(), 192 + 3);
     assert!(only_final_files(&srv.root.path().join("findings/ds")).is_empty());
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
@@ -336,7 +336,7 @@ fn crash_then_recover_s3(points: &[&str]) {
     srv.bucket_dir("findings");
     let dir = tempfile::tempdir().unwrap();
     let want = clean_local(dir.path());
-    assert_eq!(want.len(), 187);
+    assert_eq!(want.len(), 192);
     let report = dir.path().join("r.json");
     let args = [
         "s3://trail/",
@@ -435,7 +435,7 @@ fn s3_run_killed_at_the_state_commit_recovers_and_reuses_the_run_id() {
         21,
         "the redo reads its objects once, the new run none"
     );
-    assert_eq!(stat(&rep, "findings"), 187);
+    assert_eq!(stat(&rep, "findings"), 192);
 }
 
 #[test]
@@ -457,7 +457,7 @@ fn dataset_on_s3_equals_the_local_dataset_single_put_and_multipart() {
         v
     };
     let want = sorted(dataset_rows(&local));
-    assert_eq!(want.len(), 187);
+    assert_eq!(want.len(), 192);
     let partitions = |d: &Path| -> BTreeSet<String> {
         std::fs::read_dir(d)
             .unwrap()
@@ -700,7 +700,7 @@ fn report_reads_a_dataset_on_s3() {
     };
     let remote = run("s3://findings/ds");
     let local = run(ds.to_str().unwrap());
-    assert_eq!(remote["findings"], 187);
+    assert_eq!(remote["findings"], 192);
     assert_eq!(stat(&remote, "files_read"), files.len() as u64);
     assert_eq!(stat(&remote, "files_failed"), 0);
     assert_eq!(remote["findings"], local["findings"]);
@@ -748,6 +748,6 @@ fn local_input_with_state_and_dataset_on_s3() {
     assert_eq!(state["runs"], 2);
     assert_eq!(
         by_event(&dataset_rows(&srv.root.path().join("findings/ds"))).len(),
-        187
+        192
     );
 }

@@ -32,7 +32,7 @@ fn four_shards_equal_one_run() {
         .into_iter()
         .map(|f| (f.event_id, f.cause_id))
         .collect();
-    assert_eq!(want.len(), 187);
+    assert_eq!(want.len(), 192);
 
     // The object keys, relative to the input root, and their expected shard.
     let (objects, _) = trailtriage::state::list_local(std::slice::from_ref(&logs));
@@ -107,7 +107,7 @@ fn four_shards_equal_one_run() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["findings"], 187);
+    assert_eq!(r["findings"], 192);
 }
 
 #[test]

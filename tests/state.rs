@@ -31,7 +31,7 @@ fn crash_then_recover(points: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let logs = sample_copy(dir.path());
     let want = clean_dataset(dir.path(), &logs);
-    assert_eq!(want.len(), 187);
+    assert_eq!(want.len(), 192);
     let ds = dir.path().join("ds");
     let st = dir.path().join("state.json");
     let args = [
@@ -168,7 +168,7 @@ fn recovery_is_reported_and_reuses_the_run_id() {
     let after: Vec<_> = trailtriage::sink::dataset::find_parquet(std::slice::from_ref(&ds)).0;
     assert_eq!(before, after);
     assert_eq!(stat(&rep, "files_seen"), 22);
-    assert_eq!(stat(&rep, "findings"), 187);
+    assert_eq!(stat(&rep, "findings"), 192);
 }
 
 fn write(path: &Path, body: &str) {
@@ -204,7 +204,7 @@ fn scheduled_runs_read_each_object_once() {
     let r1 = run();
     assert_eq!(stat(&r1, "files_seen"), 22);
     assert_eq!(stat(&r1, "files_read"), 21);
-    assert_eq!(stat(&r1, "findings"), 187);
+    assert_eq!(stat(&r1, "findings"), 192);
 
     let r2 = run();
     assert_eq!(stat(&r2, "files_seen"), 0, "{r2}");
@@ -250,7 +250,7 @@ fn scheduled_runs_read_each_object_once() {
     assert_eq!(stat(&r6, "files_seen"), 0, "{r6}");
 
     let all = by_event(&dataset_rows(&ds));
-    assert_eq!(all.len(), 187 + 3);
+    assert_eq!(all.len(), 192 + 3);
     assert!(only_final_files(&ds).is_empty());
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&st).unwrap()).unwrap();
     assert_eq!(state["runs"], 6);
