@@ -38,7 +38,7 @@ const BULK_DAY: u32 = 1;
 // ---------------------------------------------------------------- s3s-fs
 
 mod s3s_fs;
-use s3s_fs::S3sFs;
+use s3s_fs::{S3sFs, copy_tree, normalized};
 
 // ---------------------------------------------------------------- corpus
 
@@ -223,24 +223,6 @@ fn s3_scan(
     let (f, s) = c.finish();
     assert!(s.invariants_hold(), "{s:?}");
     Ok((rep, f, s))
-}
-
-/// Findings as JSON with `source_file` made relative to the tree's root.
-fn normalized(findings: &[Finding], root: &str) -> BTreeMap<String, serde_json::Value> {
-    findings
-        .iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).expect("finding to json");
-            let rel = f
-                .source_file
-                .strip_prefix(root)
-                .unwrap_or_else(|| panic!("{} does not start with {root}", f.source_file))
-                .trim_start_matches('/')
-                .to_string();
-            v["source_file"] = serde_json::Value::String(rel);
-            (f.event_id.clone(), v)
-        })
-        .collect()
 }
 
 fn bin() -> Command {
@@ -595,20 +577,6 @@ fn exit_code_1_and_the_object_named_when_one_object_is_corrupt() {
     assert_eq!(report["stats"]["files_failed"], 1);
     let notes = report["stats"]["notes"].to_string();
     assert!(notes.contains("S3: "), "{notes}");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            std::fs::create_dir_all(&t).expect("mkdir");
-            copy_tree(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
 }
 
 // ---------------------------------------------------------------- responder

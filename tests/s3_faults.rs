@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fault_proxy::{Fault, FaultProxy, Req, Script};
-use s3s_fs::S3sFs;
+use s3s_fs::{S3sFs, copy_tree, normalized};
 use trailtriage::filter::parse_time_bound;
 use trailtriage::finding::Finding;
 use trailtriage::pipeline::{Collector, Input, ScanOptions, Silent, Stats, run_local};
@@ -71,19 +71,6 @@ fn walk(d: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let (p, t) = (e.path(), to.join(e.file_name()));
-        if p.is_dir() {
-            copy_tree(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
 }
 
 // ---------------------------------------------------------------- scripts
@@ -195,23 +182,6 @@ fn s3_scan_with(
     let (f, s) = c.finish();
     assert!(s.invariants_hold(), "{s:?}");
     Ok((rep, f, s))
-}
-
-/// Findings as JSON keyed by eventID, with `source_file` relative to `root`.
-fn normalized(findings: &[Finding], root: &str) -> BTreeMap<String, serde_json::Value> {
-    findings
-        .iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).expect("finding to json");
-            let rel = f
-                .source_file
-                .strip_prefix(root)
-                .unwrap_or_else(|| panic!("{} does not start with {root}", f.source_file))
-                .trim_start_matches('/');
-            v["source_file"] = serde_json::Value::String(rel.to_string());
-            (f.event_id.clone(), v)
-        })
-        .collect()
 }
 
 fn bin() -> Command {

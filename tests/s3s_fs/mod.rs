@@ -5,11 +5,14 @@
 //! Shared by tests/s3.rs, tests/s3_faults.rs and tests/scale_util/s3.rs.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use trailtriage::finding::Finding;
 
 pub struct S3sFs {
     child: Child,
@@ -106,4 +109,35 @@ impl S3sFs {
         std::fs::create_dir_all(&d).expect("mkdir bucket");
         d
     }
+}
+
+/// Copy a directory tree (creating `to`).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let (p, t) = (e.path(), to.join(e.file_name()));
+        if p.is_dir() {
+            copy_tree(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).expect("copy");
+        }
+    }
+}
+
+/// Findings as JSON keyed by eventID, with `source_file` relative to `root`.
+pub fn normalized(findings: &[Finding], root: &str) -> BTreeMap<String, serde_json::Value> {
+    findings
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).expect("finding to json");
+            let rel = f
+                .source_file
+                .strip_prefix(root)
+                .unwrap_or_else(|| panic!("{} does not start with {root}", f.source_file))
+                .trim_start_matches('/');
+            v["source_file"] = serde_json::Value::String(rel.to_string());
+            (f.event_id.clone(), v)
+        })
+        .collect()
 }
