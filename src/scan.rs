@@ -463,6 +463,47 @@ mod structural {
             }
         }
     }
+
+    /// Whichever `masks` this build compiled (SSE2 or portable), and
+    /// `prefix_xor`, against a byte-at-a-time reference.
+    #[cfg(test)]
+    mod simd_tests {
+        use super::*;
+
+        #[test]
+        fn masks_and_prefix_xor_match_a_bytewise_reference() {
+            let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+            let alphabet = b"\"\\{}[]:,ab \x7b\xfb\xdd\x00";
+            for round in 0..20_000 {
+                let mut blk = [0u8; 64];
+                for c in &mut blk {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    *c = if round % 3 == 0 {
+                        (seed >> 24) as u8
+                    } else {
+                        alphabet[(seed >> 40) as usize % alphabet.len()]
+                    };
+                }
+                let m = masks(&blk);
+                let (mut q, mut bs, mut br) = (0u64, 0u64, 0u64);
+                for (k, &c) in blk.iter().enumerate() {
+                    q |= u64::from(c == b'"') << k;
+                    bs |= u64::from(c == b'\\') << k;
+                    br |= u64::from(matches!(c, b'{' | b'}' | b'[' | b']')) << k;
+                }
+                assert_eq!((m.quote, m.backslash, m.bracket), (q, bs, br), "{blk:?}");
+                let mut want = 0u64;
+                let mut acc = 0u64;
+                for k in 0..64 {
+                    acc ^= seed >> k & 1;
+                    want |= acc << k;
+                }
+                assert_eq!(prefix_xor(seed), want, "{seed:#x}");
+            }
+        }
+    }
 }
 
 /// Decode a JSON string token (with quotes) into its text.
