@@ -199,7 +199,7 @@ fn report_names_unreadable_parquet_and_exits_1() {
 fn parquet_dir_on_an_unreachable_s3_fails_clearly() {
     // Nothing listens on port 9 of 127.0.0.1 (the tests never reach AWS);
     // tests/s3_scale.rs writes datasets to a real S3-compatible server.
-    let out = bin()
+    let out = s3::s3s_fs::offline_aws(&mut bin())
         .args([
             "scan",
             root().join("sample-logs").to_str().unwrap(),
@@ -208,17 +208,6 @@ fn parquet_dir_on_an_unreachable_s3_fails_clearly() {
             "--endpoint-url",
             "http://127.0.0.1:9",
         ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/trailtriage-test",
-        )
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

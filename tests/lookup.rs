@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use trailtriage::filter::parse_time_bound;
 use trailtriage::finding::Finding;
 use trailtriage::pipeline::{Collector, ScanOptions, Silent, Stats};
+
+mod s3s_fs;
 use trailtriage::select::Prefilter;
 use trailtriage::source::lookup::{LookupOptions, LookupReport, run_lookup};
 use trailtriage::source::{AwsOptions, SourceError, StaticCredentials};
@@ -490,21 +492,10 @@ fn a_refused_region_is_a_clear_fatal_error() {
 #[test]
 fn the_binary_scans_lookup_events_in_several_regions() {
     let srv = Responder::start();
-    let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
+    let out = s3s_fs::offline_aws(&mut Command::new(env!("CARGO_BIN_EXE_trailtriage")))
         .args(["scan", "--lookup", "--since", SINCE, "--until", UNTIL])
         .args(["--region", "us-east-1", "--region", "eu-west-1"])
         .args(["--endpoint-url", &srv.endpoint(), "--jsonl", "-", "-q"])
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/trailtriage-test",
-        )
         .output()
         .expect("run trailtriage");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -522,7 +513,7 @@ fn the_binary_scans_lookup_events_in_several_regions() {
     }));
 
     // A refused region: exit 2 and the region named.
-    let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
+    let out = s3s_fs::offline_aws(&mut Command::new(env!("CARGO_BIN_EXE_trailtriage")))
         .args([
             "scan",
             "--lookup",
@@ -534,9 +525,6 @@ fn the_binary_scans_lookup_events_in_several_regions() {
             DENIED_REGION,
         ])
         .args(["--endpoint-url", &srv.endpoint()])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run trailtriage");
     assert_eq!(out.status.code(), Some(2));

@@ -227,18 +227,7 @@ fn s3_scan(
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trailtriage"));
-    c.env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/trailtriage-test",
-        );
+    s3s_fs::offline_aws(&mut c);
     c
 }
 

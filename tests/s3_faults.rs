@@ -186,19 +186,8 @@ fn s3_scan_with(
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trailtriage"));
-    c.env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_SESSION_TOKEN")
+    s3s_fs::offline_aws(&mut c)
         .env_remove("NO_COLOR")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/trailtriage-test",
-        )
         .env("TRAILTRIAGE_RETRY_BACKOFF_MS", BACKOFF_MS.to_string())
         .env("COLUMNS", "100");
     c

@@ -2,7 +2,8 @@
 //! credentials `test`/`test`, for the S3 tests. Install it once with
 //! `scripts/ci/s3-server.sh`; it is found in `$S3S_FS`, on `PATH` or in
 //! `~/.cargo/bin`, and a test fails, never skips, when it is missing.
-//! Shared by tests/s3.rs, tests/s3_faults.rs and tests/scale_util/s3.rs.
+//! Shared by tests/s3.rs, tests/s3_faults.rs, tests/lookup.rs and
+//! tests/scale_util/s3.rs (so also tests/dataset.rs).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -13,6 +14,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use trailtriage::finding::Finding;
+
+/// The AWS environment of every test that runs the binary against a local
+/// server: test credentials and region, no instance metadata, and nothing
+/// from the user's own profile, config files, session or endpoint.
+pub fn offline_aws(c: &mut Command) -> &mut Command {
+    c.env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/trailtriage-test",
+        )
+}
 
 pub struct S3sFs {
     child: Child,

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 #[path = "../s3s_fs/mod.rs"]
-mod s3s_fs;
+pub mod s3s_fs;
 pub use s3s_fs::S3sFs;
 
 /// What the scale tests need of the server beyond starting it.
@@ -37,20 +37,10 @@ impl ScaleServer for S3sFs {
     /// The trailtriage binary with test credentials for this server.
     fn bin(&self) -> Command {
         let mut c = super::bin();
-        c.env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
+        s3s_fs::offline_aws(&mut c)
             .env_remove(trailtriage::sink::s3::PART_SIZE_ENV)
             .env_remove(trailtriage::state::FAIL_ENV)
-            .env("AWS_ENDPOINT_URL", self.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/trailtriage-test")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/trailtriage-test",
-            );
+            .env("AWS_ENDPOINT_URL", self.endpoint());
         c
     }
 
