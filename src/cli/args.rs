@@ -308,8 +308,8 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "URL", help_heading = "AWS")]
     pub endpoint_url: Option<String>,
 
-    /// Concurrent S3 downloads.
-    #[arg(long, value_name = "N", default_value_t = 16, help_heading = "AWS")]
+    /// Concurrent S3 downloads (objects in memory: about 2 x N + threads).
+    #[arg(long, value_name = "N", default_value_t = 64, help_heading = "AWS")]
     pub s3_concurrency: usize,
 
     /// Longest wait for the response headers of one S3 or LookupEvents

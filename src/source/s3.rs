@@ -31,8 +31,11 @@ use crate::pipeline::{
 };
 use crate::select::Prefilter;
 
-/// Default number of concurrent downloads.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Default number of concurrent downloads (the `--s3-concurrency` default).
+/// Each GET waits for its first byte (tens of milliseconds on real S3), so
+/// objects/s is about concurrency / latency: 64 covers 30 ms at about the
+/// rate two cores scan (BENCHMARKS.md, docs/S3.md).
+pub const DEFAULT_CONCURRENCY: usize = 64;
 /// Concurrent listing requests (delimiter discovery and day prefixes).
 const LIST_CONCURRENCY: usize = 8;
 /// How deep below the given prefix to look for `AWSLogs/` (a trail prefix
