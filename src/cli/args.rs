@@ -309,7 +309,7 @@ pub struct RemoteArgs {
     pub endpoint_url: Option<String>,
 
     /// Concurrent S3 downloads (objects in memory: about 2 x N + threads).
-    #[arg(long, value_name = "N", default_value_t = 64, help_heading = "AWS")]
+    #[arg(long, value_name = "N", default_value_t = trailtriage::source::s3::DEFAULT_CONCURRENCY, help_heading = "AWS")]
     pub s3_concurrency: usize,
 
     /// Longest wait for the response headers of one S3 or LookupEvents
