@@ -132,6 +132,35 @@ fn scan(files: &[(&str, Vec<Value>)], mode: LogContext) -> (Vec<Finding>, Stats)
     (f, s)
 }
 
+/// Runs `cmd` and asserts exit 0 (showing stderr if not).
+fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `trailtriage scan INPUT --jsonl - ARGS` run in `cwd`; asserts exit 0 and
+/// returns the JSON lines.
+fn scan_bin(cwd: &Path, input: &Path, args: &[&str]) -> Vec<Value> {
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_trailtriage"))
+            .current_dir(cwd)
+            .arg("scan")
+            .arg(input)
+            .args(["--jsonl", "-"])
+            .args(args),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 fn find<'a>(f: &'a [Finding], id: &str) -> &'a Finding {
     f.iter()
         .find(|x| x.event_id == id)
@@ -703,21 +732,12 @@ fn external_id_values_never_reach_any_output() {
 fn explain_prints_the_log_context() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_logs(dir.path(), &chained_logs());
-    let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
-        .args([
-            "explain",
-            "chained-denied",
-            "--in",
-            dir.path().to_str().unwrap_or("."),
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(Command::new(env!("CARGO_BIN_EXE_trailtriage")).args([
+        "explain",
+        "chained-denied",
+        "--in",
+        dir.path().to_str().unwrap_or("."),
+    ]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("[pass]    log context: issuing session"),
@@ -861,20 +881,9 @@ fn log_context_from_the_command_line_and_the_config_file() {
         ],
     );
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
-            .current_dir(dir.path())
-            .args(["scan", ".", "--jsonl", "-"])
-            .args(args)
-            .output()
-            .expect("runs");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
-        v["cause_id"].as_str().unwrap_or("").to_string()
+        let rows = scan_bin(dir.path(), Path::new("."), args);
+        assert_eq!(rows.len(), 1, "one finding");
+        rows[0]["cause_id"].as_str().unwrap_or("").to_string()
     };
     assert_eq!(run(&[]), "cross_account_denied_ambiguous");
     assert_eq!(run(&["--log-context=roles"]), "role_not_found");
@@ -900,22 +909,9 @@ fn log_context_from_the_command_line_and_the_config_file() {
 fn sample_logs_stories_are_settled_by_log_context() {
     let logs = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
     let run = |args: &[&str]| -> Vec<Finding> {
-        let out = Command::new(env!("CARGO_BIN_EXE_trailtriage"))
-            .arg("scan")
-            .arg(&logs)
-            .args(["--jsonl", "-"])
-            .args(args)
-            .output()
-            .expect("runs");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a finding per line"))
+        scan_bin(&logs, &logs, args)
+            .into_iter()
+            .map(|v| serde_json::from_value(v).expect("a finding per line"))
             .collect()
     };
     const DELETE: &str = "95f14c9a-0a09-5a5d-a93d-9c1746b26f15";
