@@ -140,7 +140,7 @@ fn stages(c: &mut Criterion) {
         .map(|(_, plain)| {
             let mut v = Vec::new();
             let _ = scan(plain, &mut |r| {
-                if let Rec::Raw(x) | Rec::Plain(x) = r {
+                if let Rec::Raw(x) | Rec::Plain(x) | Rec::Clean(x) = r {
                     let off = x.as_ptr() as usize - plain.as_ptr() as usize;
                     v.push((off, off + x.len()));
                 }

@@ -25,5 +25,8 @@ fn main() {
         selected += r.counts.selected;
         bytes += r.decompressed_bytes;
     }
-    println!("files={files} records={records} selected={selected} bytes={bytes}");
+    println!(
+        "files={files} records={records} selected={selected} bytes={bytes} scanner={}",
+        trailtriage::scan::BLOCK_SCANNER
+    );
 }

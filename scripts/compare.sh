@@ -8,6 +8,7 @@
 #   SCALE=0 scripts/compare.sh    # skip the 10x corpus
 #   SCALE=5 scripts/compare.sh    # 5x instead of 10x
 #   BENCH=0 scripts/compare.sh    # skip the criterion benches (keeps earlier bench_*.txt in $OUT)
+#   PORTABLE=0 scripts/compare.sh # skip the row for the portable (SSE2, any x86-64) build
 #   GEN10=1 scripts/compare.sh    # generate the big corpus with the generator
 #                                 # (--files 1130*SCALE; ~30 min here) instead of
 #                                 # copying the 1x corpus SCALE times
@@ -56,6 +57,16 @@ log "building release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 cargo build --release --quiet --bin trailtriage --example inflate_floor
 TT=$CARGO_TARGET_DIR/release/trailtriage
 FLOOR=$CARGO_TARGET_DIR/release/examples/inflate_floor
+# The repository builds for x86-64-v3 (.cargo/config.toml); the portable
+# build (any x86-64 CPU: SSE2 block scanner, no needle-pair masks) gets a row
+# of its own, built in its own target directory.
+TT_PORTABLE=
+if [ "${PORTABLE:-1}" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
+  PORTABLE_DIR=${CARGO_TARGET_DIR_PORTABLE:-/tmp/tt-release-portable}
+  log "building the portable release (RUSTFLAGS=-C target-cpu=x86-64, CARGO_TARGET_DIR=$PORTABLE_DIR)"
+  RUSTFLAGS="-C target-cpu=x86-64" CARGO_TARGET_DIR=$PORTABLE_DIR cargo build --release --quiet --bin trailtriage
+  TT_PORTABLE=$PORTABLE_DIR/release/trailtriage
+fi
 
 # ---------------------------------------------------------------- measuring
 # measure NAME CMD...: runs CMD RUNS times; records "NAME median_wall max_rss_kb".
@@ -88,6 +99,10 @@ for j in default 1 2 4; do
   measure "tt_$j" "$TT" scan "$CORPUS/AWSLogs" "${args[@]}" -q --parquet "$OUT/tt_$j.parquet" \
     --report "$OUT/tt_$j.json" --report-format json
 done
+if [ -n "$TT_PORTABLE" ]; then
+  measure tt_portable "$TT_PORTABLE" scan "$CORPUS/AWSLogs" -q --parquet "$OUT/tt_portable.parquet" \
+    --report "$OUT/tt_portable.json" --report-format json
+fi
 measure zcat bash -c "find '$CORPUS' -name '*.json.gz' -print0 | sort -z | xargs -0 zcat > /dev/null"
 measure jq bash -c "find '$CORPUS' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 -P2 -n 40 \
   sh -c 'zcat \"\$@\" | jq -c \".Records[]? | select(.eventSource == \\\"sts.amazonaws.com\\\" and ((.eventName // \\\"\\\") | startswith(\\\"AssumeRole\\\")) and .errorCode != null) | .eventID\"' _ \
@@ -151,7 +166,7 @@ fi
 count_parquet() { duckdb -noheader -csv -c "SELECT count(*) FROM read_parquet('$1')"; }
 declare -A FOUND
 FOUND[floor_default]=-; FOUND[floor_j1]=-; FOUND[zcat]=-
-for j in default 1 2 4; do
+for j in default 1 2 4 portable; do
   [ -f "$OUT/tt_$j.parquet" ] && FOUND[tt_$j]=$(count_parquet "$OUT/tt_$j.parquet")
 done
 FOUND[jq]=$(wc -l < "$OUT/jq.out")
@@ -159,7 +174,7 @@ FOUND[duckdb]=$(count_parquet "$OUT/duckdb.parquet")
 [ -f "$OUT/s3_tt.parquet" ] && FOUND[s3_tt]=$(count_parquet "$OUT/s3_tt.parquet")
 [ -f "$OUT/s3_qa_server.txt" ] && FOUND[s3_tt_qa]=$(count_parquet "$OUT/s3_tt_qa.parquet")
 ok=1
-for k in tt_default tt_1 tt_2 jq duckdb ${FOUND[s3_tt]:+s3_tt} ${FOUND[s3_tt_qa]:+s3_tt_qa}; do
+for k in tt_default tt_1 tt_2 ${TT_PORTABLE:+tt_portable} jq duckdb ${FOUND[s3_tt]:+s3_tt} ${FOUND[s3_tt_qa]:+s3_tt_qa}; do
   if [ "${FOUND[$k]}" != "$EXPECTED" ]; then log "MISMATCH: $k found ${FOUND[$k]}, expected $EXPECTED"; ok=0; fi
 done
 [ $ok = 1 ] && log "all tools found $EXPECTED failures"
@@ -239,13 +254,20 @@ p("## Tools (default threads)\n")
 p("| what | wall s | CPU s (user+sys) | MB/s | peak RSS MB | failures found | wall / floor | CPU / floor |")
 p("|---|---|---|---|---|---|---|---|")
 p(row(f"inflate floor, libdeflate, {cpus} threads", "floor_default"))
-p(row(f"**trailtriage scan DIR --parquet** (default threads = {cpus})", "tt_default"))
+p(row(f"**trailtriage scan DIR --parquet** (default threads = {cpus}; the repository's x86-64-v3 build)", "tt_default"))
+if "tt_portable" in R:
+    p(row("trailtriage, the same, portable build (`RUSTFLAGS=\"-C target-cpu=x86-64\"`, SSE2)", "tt_portable"))
 p(row("DuckDB CLI, explicit schema, read_json over the .gz files, to Parquet", "duckdb"))
 p(row("jq, xargs -P2", "jq"))
 p(row("zcat, one process at a time", "zcat"))
 tt = R["tt_default"][0]
 p(f"\ntrailtriage is **{R['duckdb'][0] / tt:.1f}x** faster than DuckDB and **{R['jq'][0] / tt:.1f}x** faster than jq, "
-  f"at **{tt / floor:.2f}x** the inflate floor.\n")
+  f"at **{tt / floor:.2f}x** the inflate floor.")
+if "tt_portable" in R:
+    tp = R["tt_portable"][0]
+    p(f"The portable build: **{R['duckdb'][0] / tp:.1f}x** faster than DuckDB and **{R['jq'][0] / tp:.1f}x** faster than jq, "
+      f"at **{tp / floor:.2f}x** the floor.")
+p("")
 if "s3_tt" in R:
     import os
     w, m, c = R["s3_tt"]

@@ -195,6 +195,13 @@ impl Worker {
             let (bytes, plain): (&[u8], bool) = match &rec {
                 Rec::Raw(b) => (b, false),
                 Rec::Plain(b) => (b, true),
+                // The scanner proved neither `errorCode` nor `SwitchRole` is
+                // in it; with no other needle configured, it cannot match.
+                Rec::Clean(_) if pf.pair_masks_decide() => {
+                    fr.counts.not_selected += 1;
+                    return;
+                }
+                Rec::Clean(b) => (b, true),
                 Rec::Owned(v) => (v, false),
                 Rec::Bad(reason) => {
                     fr.note_malformed(i, reason.clone());

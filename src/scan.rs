@@ -15,6 +15,10 @@
 
 use memchr::memchr2;
 
+/// Which block scanner this build compiled: `avx2` (x86-64-v3 builds, with
+/// the needle-pair masks), `sse2` (any x86-64) or `portable`.
+pub const BLOCK_SCANNER: &str = structural::KIND;
+
 /// One record found by the scanner.
 pub enum Rec<'a> {
     /// The record's bytes inside the input.
@@ -23,6 +27,11 @@ pub enum Rec<'a> {
     /// (checked per 64-byte block, so a `false` never lies): no `\u` escape
     /// can spell a pre-filter needle, and the escape search can be skipped.
     Plain(&'a [u8]),
+    /// As `Plain`, and no block of the record holds a needle pair: neither
+    /// `errorCode` nor `SwitchRole` occurs in it (each holds `rC` or `hR`,
+    /// and with no backslash they can only be spelled literally). Only
+    /// builds whose block scanner computes the pairs (AVX2) hand these out.
+    Clean(&'a [u8]),
     /// A record that had to be unescaped (LookupEvents `CloudTrailEvent` strings).
     Owned(Vec<u8>),
     /// Something sat where a record belongs but is not one (reason).
@@ -203,8 +212,10 @@ fn records_fast<'a>(b: &'a [u8], a: usize, emit: &mut dyn FnMut(Rec<'a>)) -> Res
         let rec = &b[p..end];
         emit(if w.backslash_since_mark() {
             Rec::Raw(rec)
-        } else {
+        } else if w.pair_since_mark() {
             Rec::Plain(rec)
+        } else {
+            Rec::Clean(rec)
         });
         last_end = end;
         after_element = true;
@@ -276,15 +287,71 @@ mod structural {
 
     struct Masks {
         quote: u64,
-        /// Non-zero if and only if the block holds a backslash (the SSE2
-        /// version does not say where: nothing needs to know).
+        /// Non-zero if and only if the block holds a backslash (the SIMD
+        /// versions do not say where: nothing needs to know).
         backslash: u64,
         bracket: u64,
+        /// Bytes that may start a needle pair (`r` or `h`) and bytes that
+        /// may end one (`C` or `R`): `rC` is in `errorCode`, `hR` in
+        /// `SwitchRole`. A version that does not compute them sets both to
+        /// all ones, which only means "maybe" everywhere.
+        pair_first: u64,
+        pair_second: u64,
     }
 
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    /// AVX2 (a build for x86-64-v3, see `.cargo/config.toml`): 32 bytes per
+    /// compare, and the needle-pair masks, which pay at this width (they did
+    /// not with SSE2; BENCHMARKS.md).
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     #[inline(always)]
-    fn masks(blk: &[u8; 64]) -> Masks {
+    fn masks_avx2(blk: &[u8; 64]) -> Masks {
+        use safe_arch::*;
+        let splat = |c: u8| set_splat_i8_m256i(c as i8);
+        let (vq, vb, vo, vc, v20) = (
+            splat(b'"'),
+            splat(b'\\'),
+            splat(b'{'),
+            splat(b'}'),
+            splat(0x20),
+        );
+        let (vr, vh, vcc, vrr) = (splat(b'r'), splat(b'h'), splat(b'C'), splat(b'R'));
+        let (mut q, mut br, mut p1, mut p2) = (0u64, 0u64, 0u64, 0u64);
+        let mut any_bs = set_splat_i8_m256i(0);
+        for (part, chunk) in blk.chunks_exact(32).enumerate() {
+            let chunk: [u8; 32] = chunk.try_into().unwrap_or([0; 32]);
+            let v = m256i::from(chunk);
+            let l = bitor_m256i(v, v20);
+            let sh = 32 * part;
+            let mm = |m: m256i| (move_mask_i8_m256i(m) as u32 as u64) << sh;
+            q |= mm(cmp_eq_mask_i8_m256i(v, vq));
+            any_bs = bitor_m256i(any_bs, cmp_eq_mask_i8_m256i(v, vb));
+            br |= mm(bitor_m256i(
+                cmp_eq_mask_i8_m256i(l, vo),
+                cmp_eq_mask_i8_m256i(l, vc),
+            ));
+            p1 |= mm(bitor_m256i(
+                cmp_eq_mask_i8_m256i(v, vr),
+                cmp_eq_mask_i8_m256i(v, vh),
+            ));
+            p2 |= mm(bitor_m256i(
+                cmp_eq_mask_i8_m256i(v, vcc),
+                cmp_eq_mask_i8_m256i(v, vrr),
+            ));
+        }
+        Masks {
+            quote: q,
+            backslash: move_mask_i8_m256i(any_bs) as u32 as u64,
+            bracket: br,
+            pair_first: p1,
+            pair_second: p2,
+        }
+    }
+
+    /// SSE2 (every x86-64): no needle-pair masks.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[cfg_attr(target_feature = "avx2", allow(dead_code))]
+    #[inline(always)]
+    fn masks_sse2(blk: &[u8; 64]) -> Masks {
         use safe_arch::*;
         let vq = set_splat_i8_m128i(b'"' as i8);
         let vb = set_splat_i8_m128i(b'\\' as i8);
@@ -308,31 +375,56 @@ mod structural {
             quote: q,
             backslash: move_mask_i8_m128i(any_bs) as u32 as u64,
             bracket: br,
+            pair_first: !0,
+            pair_second: !0,
         }
     }
 
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    /// Byte at a time (other architectures; and the reference in tests).
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    #[inline(always)]
+    fn masks_portable(blk: &[u8; 64]) -> Masks {
+        let mut m = Masks {
+            quote: 0,
+            backslash: 0,
+            bracket: 0,
+            pair_first: 0,
+            pair_second: 0,
+        };
+        for (k, &c) in blk.iter().enumerate() {
+            let l = c | 0x20;
+            m.quote |= u64::from(c == b'"') << k;
+            m.backslash |= u64::from(c == b'\\') << k;
+            m.bracket |= u64::from(l == b'{' || l == b'}') << k;
+            m.pair_first |= u64::from(c == b'r' || c == b'h') << k;
+            m.pair_second |= u64::from(c == b'C' || c == b'R') << k;
+        }
+        m
+    }
+
     #[inline(always)]
     fn masks(blk: &[u8; 64]) -> Masks {
-        let (mut q, mut bs, mut br) = (0u64, 0u64, 0u64);
-        for (part, chunk) in blk.chunks_exact(16).enumerate() {
-            let (mut q1, mut b1, mut r1) = (0u16, 0u16, 0u16);
-            for (k, &c) in chunk.iter().enumerate() {
-                let l = c | 0x20;
-                q1 |= u16::from(c == b'"') << k;
-                b1 |= u16::from(c == b'\\') << k;
-                r1 |= u16::from(l == b'{' || l == b'}') << k;
-            }
-            q |= u64::from(q1) << (16 * part);
-            bs |= u64::from(b1) << (16 * part);
-            br |= u64::from(r1) << (16 * part);
-        }
-        Masks {
-            quote: q,
-            backslash: bs,
-            bracket: br,
-        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+        return masks_avx2(blk);
+        #[cfg(all(
+            target_arch = "x86_64",
+            target_feature = "sse2",
+            not(target_feature = "avx2")
+        ))]
+        return masks_sse2(blk);
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        return masks_portable(blk);
     }
+
+    /// Which block scanner this build compiled (for the benchmarks and
+    /// `examples/scan_files`).
+    pub const KIND: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+        "avx2"
+    } else if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+        "sse2"
+    } else {
+        "portable"
+    };
 
     /// Bit k of the result is the xor of bits 0..=k of `x`.
     #[inline(always)]
@@ -362,6 +454,13 @@ mod structural {
         /// Some block since [`Walker::mark`] (including the block current
         /// then) held a backslash.
         backslash_seen: bool,
+        /// The last byte of the previous block may start a needle pair.
+        pair_carry: u64,
+        /// The current block holds the end of a needle pair.
+        block_pair: bool,
+        /// Some block since [`Walker::mark`] (including the block current
+        /// then) held the end of a needle pair.
+        pair_seen: bool,
     }
 
     impl<'a> Walker<'a> {
@@ -375,6 +474,9 @@ mod structural {
                 escape_pending: false,
                 block_backslash: false,
                 backslash_seen: false,
+                pair_carry: 0,
+                block_pair: false,
+                pair_seen: false,
             }
         }
 
@@ -417,6 +519,17 @@ mod structural {
         #[inline]
         pub fn mark(&mut self) {
             self.backslash_seen = self.block_backslash;
+            self.pair_seen = self.block_pair;
+        }
+
+        /// Did any block since [`Walker::mark`] hold the end of a needle
+        /// pair (`r` or `h`, then `C` or `R`)? A `false` is a proof that the
+        /// bytes since the mark's block hold neither `errorCode` nor
+        /// `SwitchRole` (each contains such a pair). Always `true` in builds
+        /// whose block scanner does not compute the pairs.
+        #[inline]
+        pub fn pair_since_mark(&self) -> bool {
+            self.pair_seen
         }
 
         /// Did any block since [`Walker::mark`] hold a backslash?
@@ -453,6 +566,9 @@ mod structural {
                 };
                 self.block_backslash = m.backslash != 0 || self.escape_pending;
                 self.backslash_seen |= self.block_backslash;
+                self.block_pair = ((m.pair_first << 1) | self.pair_carry) & m.pair_second != 0;
+                self.pair_carry = m.pair_first >> 63;
+                self.pair_seen |= self.block_pair;
                 let strings = if !self.block_backslash {
                     let strings = prefix_xor(m.quote) ^ self.in_string;
                     self.in_string = ((strings as i64) >> 63) as u64;
@@ -467,16 +583,27 @@ mod structural {
         }
     }
 
-    /// Whichever `masks` this build compiled (SSE2 or portable), and
+    /// Every block scanner this build compiled (AVX2, SSE2, portable), and
     /// `prefix_xor`, against a byte-at-a-time reference.
     #[cfg(test)]
     mod simd_tests {
         use super::*;
 
+        fn variants() -> Vec<(&'static str, fn(&[u8; 64]) -> Masks)> {
+            let mut v: Vec<(&'static str, fn(&[u8; 64]) -> Masks)> =
+                vec![("portable", masks_portable), ("dispatch", masks)];
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            v.push(("sse2", masks_sse2));
+            #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+            v.push(("avx2", masks_avx2));
+            v
+        }
+
         #[test]
         fn masks_and_prefix_xor_match_a_bytewise_reference() {
             let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-            let alphabet = b"\"\\{}[]:,ab \x7b\xfb\xdd\x00";
+            let alphabet = b"\"\\{}[]:,ab \x7b\xfb\xdd\x00rhCRc";
+            let variants = variants();
             for round in 0..20_000 {
                 let mut blk = [0u8; 64];
                 for c in &mut blk {
@@ -489,15 +616,25 @@ mod structural {
                         alphabet[(seed >> 40) as usize % alphabet.len()]
                     };
                 }
-                let m = masks(&blk);
-                let (mut q, mut bs, mut br) = (0u64, 0u64, 0u64);
+                let (mut q, mut bs, mut br, mut p1, mut p2) = (0u64, 0u64, 0u64, 0u64, 0u64);
                 for (k, &c) in blk.iter().enumerate() {
                     q |= u64::from(c == b'"') << k;
                     bs |= u64::from(c == b'\\') << k;
                     br |= u64::from(matches!(c, b'{' | b'}' | b'[' | b']')) << k;
+                    p1 |= u64::from(matches!(c, b'r' | b'h')) << k;
+                    p2 |= u64::from(matches!(c, b'C' | b'R')) << k;
                 }
-                assert_eq!((m.quote, m.bracket), (q, br), "{blk:?}");
-                assert_eq!(m.backslash != 0, bs != 0, "{blk:?}");
+                for (name, f) in &variants {
+                    let m = f(&blk);
+                    assert_eq!((m.quote, m.bracket), (q, br), "{name} {blk:?}");
+                    assert_eq!(m.backslash != 0, bs != 0, "{name} {blk:?}");
+                    // Pair masks may only over-approximate.
+                    assert_eq!(m.pair_first & p1, p1, "{name} {blk:?}");
+                    assert_eq!(m.pair_second & p2, p2, "{name} {blk:?}");
+                    if *name == "portable" || *name == "avx2" {
+                        assert_eq!((m.pair_first, m.pair_second), (p1, p2), "{name} {blk:?}");
+                    }
+                }
                 let mut want = 0u64;
                 let mut acc = 0u64;
                 for k in 0..64 {
@@ -821,7 +958,9 @@ mod tests {
         let mut out = Vec::new();
         let r = scan(b, &mut |r| {
             out.push(match r {
-                Rec::Raw(x) | Rec::Plain(x) => String::from_utf8_lossy(x).into_owned(),
+                Rec::Raw(x) | Rec::Plain(x) | Rec::Clean(x) => {
+                    String::from_utf8_lossy(x).into_owned()
+                }
                 Rec::Owned(x) => format!("owned:{}", String::from_utf8_lossy(&x)),
                 Rec::Bad(m) => format!("bad:{m}"),
             })
@@ -846,7 +985,7 @@ mod tests {
         );
         let mut kinds = Vec::new();
         scan(doc.as_bytes(), &mut |r| match r {
-            Rec::Plain(x) => {
+            Rec::Plain(x) | Rec::Clean(x) => {
                 assert!(!x.contains(&b'\\'), "{}", String::from_utf8_lossy(x));
                 kinds.push('P');
             }
@@ -867,7 +1006,7 @@ mod tests {
                 "z".repeat(shift)
             );
             scan(doc.as_bytes(), &mut |r| {
-                if let Rec::Plain(x) = r {
+                if let Rec::Plain(x) | Rec::Clean(x) = r {
                     assert!(!x.contains(&b'\\'), "shift {shift}");
                 }
             })
@@ -887,8 +1026,72 @@ mod tests {
             let doc = format!(r#"{{"Records":[{}]}}"#, recs.join(","));
             let mut n = 0;
             scan(doc.as_bytes(), &mut |r| {
-                if let Rec::Plain(x) = r {
+                if let Rec::Plain(x) | Rec::Clean(x) = r {
                     assert!(!x.contains(&b'\\'));
+                }
+                n += 1;
+            })
+            .unwrap();
+            proptest::prop_assert_eq!(n, recs.len());
+        }
+    }
+
+    fn has_needle(x: &[u8]) -> bool {
+        memchr::memmem::find(x, b"errorCode").is_some()
+            || memchr::memmem::find(x, b"SwitchRole").is_some()
+    }
+
+    /// `Clean` is a promise that the record holds neither `errorCode` nor
+    /// `SwitchRole` (and no backslash); it may be withheld (block
+    /// granularity) but never given wrongly. Exhaustive over where a needle
+    /// falls relative to the 64-byte blocks, including a pair split across
+    /// two blocks.
+    #[test]
+    fn clean_only_when_the_record_has_no_needle() {
+        for needle in ["errorCode", "SwitchRole"] {
+            for shift in 0..140 {
+                let doc = format!(
+                    r#"{{"Records":[{{"a":"{}"}},{{"b":"{}{needle}{}"}},{{"c":"{}"}}]}}"#,
+                    "y".repeat(shift % 70),
+                    "z".repeat(shift),
+                    "v".repeat(64),
+                    "w".repeat(200),
+                );
+                let mut kinds = String::new();
+                scan(doc.as_bytes(), &mut |r| match r {
+                    Rec::Clean(x) => {
+                        assert!(!has_needle(x), "{needle} shift {shift}");
+                        assert!(!x.contains(&b'\\'));
+                        kinds.push('C');
+                    }
+                    Rec::Plain(x) | Rec::Raw(x) => {
+                        kinds.push(if has_needle(x) { 'N' } else { 'P' })
+                    }
+                    _ => kinds.push('?'),
+                })
+                .unwrap();
+                assert_eq!(kinds.len(), 3, "{kinds}");
+                assert_eq!(&kinds[1..2], "N", "{needle} shift {shift}: {kinds}");
+                if super::structural::KIND == "avx2" {
+                    // 64 bytes after the needle, the last record shares no
+                    // block with it.
+                    assert_eq!(&kinds[2..], "C", "{needle} shift {shift}: {kinds}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Random records over an alphabet that spells the needles and their
+        /// pairs often: a `Clean` record never holds a needle, and none is lost.
+        #[test]
+        fn clean_promise_holds_on_random_records(parts in proptest::collection::vec("(errorCode|SwitchRole|rC|hR|Code|Switch|[rhCRx ]){0,40}", 1..10)) {
+            let recs: Vec<String> = parts.iter().map(|p| format!(r#"{{"k":"{p}"}}"#)).collect();
+            let doc = format!(r#"{{"Records":[{}]}}"#, recs.join(","));
+            let mut n = 0;
+            scan(doc.as_bytes(), &mut |r| {
+                if let Rec::Clean(x) = r {
+                    assert!(!has_needle(x), "{}", String::from_utf8_lossy(x));
                 }
                 n += 1;
             })

@@ -109,6 +109,14 @@ impl Prefilter {
         }
     }
 
+    /// Is the structural scanner's needle-pair proof ([`crate::scan::Rec::Clean`]:
+    /// neither `errorCode` nor `SwitchRole` in a record without backslashes)
+    /// enough to reject a record? Only when those are the only needles.
+    #[inline]
+    pub fn pair_masks_decide(&self) -> bool {
+        !self.include_context && !self.roles && !self.sessions
+    }
+
     /// May this record be selected? `false` is a proof that it cannot.
     #[inline]
     pub fn could_match(&self, rec: &[u8]) -> bool {
@@ -177,7 +185,10 @@ mod tests {
             assert!(pf.find_hits(file, &mut hits));
             let mut seen = Vec::new();
             crate::scan::scan(file, &mut |r| {
-                if let crate::scan::Rec::Raw(b) | crate::scan::Rec::Plain(b) = r {
+                if let crate::scan::Rec::Raw(b)
+                | crate::scan::Rec::Plain(b)
+                | crate::scan::Rec::Clean(b) = r
+                {
                     let off = b.as_ptr() as usize - file.as_ptr() as usize;
                     assert_eq!(pf.could_match(b), hits.any_within(off, off + b.len()));
                     seen.push(pf.could_match(b));

@@ -421,3 +421,24 @@ fn outputs_are_written_atomically_and_bad_targets_fail_cleanly() {
     assert!(text(&out.stderr).contains("/nonexistent-dir/x.parquet"));
     assert!(!Path::new("/nonexistent-dir").exists());
 }
+
+/// `--version` names the build: which block scanner was compiled in. The
+/// repository builds for x86-64-v3 (.cargo/config.toml), so on x86-64 the
+/// binary under test says AVX2 unless RUSTFLAGS overrode that, and then the
+/// scanner the library reports must agree with what the binary says.
+#[test]
+fn version_names_the_block_scanner_of_the_build() {
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    let v = text(&out.stdout);
+    assert!(
+        v.starts_with(&format!("trailtriage {}", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    let want = match trailtriage::scan::BLOCK_SCANNER {
+        "avx2" => "AVX2 block scanner",
+        "sse2" => "SSE2 block scanner",
+        _ => "portable block scanner",
+    };
+    assert!(v.contains(want), "{v}");
+}

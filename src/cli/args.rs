@@ -17,9 +17,25 @@ Examples:
   trailtriage causes trust_policy_principal_not_allowed
   trailtriage explain EVENT_ID --in logs/";
 
+/// `--version`: the version and which block scanner this build compiled
+/// (`.cargo/config.toml` builds for x86-64-v3; docs/CLI.md).
+const VERSION: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (x86-64-v3 build: AVX2 block scanner)"
+    )
+} else if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (portable x86-64 build: SSE2 block scanner)"
+    )
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (portable block scanner)")
+};
+
 /// Find failed AWS role assumptions in CloudTrail logs and say why each one failed.
 #[derive(Debug, Parser)]
-#[command(name = "trailtriage", version, about, after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
+#[command(name = "trailtriage", version = VERSION, about, after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG also works.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
