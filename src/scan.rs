@@ -306,44 +306,60 @@ mod structural {
     #[inline(always)]
     fn masks_avx2(blk: &[u8; 64]) -> Masks {
         use safe_arch::*;
-        let splat = |c: u8| set_splat_i8_m256i(c as i8);
-        let (vq, vb, vo, vc, v20) = (
-            splat(b'"'),
-            splat(b'\\'),
-            splat(b'{'),
-            splat(b'}'),
-            splat(0x20),
-        );
-        let (vr, vh, vcc, vrr) = (splat(b'r'), splat(b'h'), splat(b'C'), splat(b'R'));
-        let (mut q, mut br, mut p1, mut p2) = (0u64, 0u64, 0u64, 0u64);
-        let mut any_bs = set_splat_i8_m256i(0);
-        for (part, chunk) in blk.chunks_exact(32).enumerate() {
-            let chunk: [u8; 32] = chunk.try_into().unwrap_or([0; 32]);
-            let v = m256i::from(chunk);
-            let l = bitor_m256i(v, v20);
-            let sh = 32 * part;
-            let mm = |m: m256i| (move_mask_i8_m256i(m) as u32 as u64) << sh;
-            q |= mm(cmp_eq_mask_i8_m256i(v, vq));
-            any_bs = bitor_m256i(any_bs, cmp_eq_mask_i8_m256i(v, vb));
-            br |= mm(bitor_m256i(
+        // Loaded from `&[u8; 16]` halves: an array passed by value here made
+        // LLVM assemble each vector byte by byte (seven times slower).
+        #[inline(always)]
+        fn load(blk: &[u8; 64], at: usize) -> m256i {
+            let half = |k: usize| -> &[u8; 16] { blk[k..k + 16].try_into().unwrap_or(&[0; 16]) };
+            set_m128i_m256i(
+                load_unaligned_m128i(half(at + 16)),
+                load_unaligned_m128i(half(at)),
+            )
+        }
+        #[inline(always)]
+        fn bits(m: m256i) -> u64 {
+            move_mask_i8_m256i(m) as u32 as u64
+        }
+        let vq = set_splat_i8_m256i(b'"' as i8);
+        let vb = set_splat_i8_m256i(b'\\' as i8);
+        let vo = set_splat_i8_m256i(b'{' as i8);
+        let vc = set_splat_i8_m256i(b'}' as i8);
+        let v20 = set_splat_i8_m256i(0x20);
+        let vr = set_splat_i8_m256i(b'r' as i8);
+        let vh = set_splat_i8_m256i(b'h' as i8);
+        let vcc = set_splat_i8_m256i(b'C' as i8);
+        let vrr = set_splat_i8_m256i(b'R' as i8);
+        let (a, b) = (load(blk, 0), load(blk, 32));
+        let (la, lb) = (bitor_m256i(a, v20), bitor_m256i(b, v20));
+        let quote = bits(cmp_eq_mask_i8_m256i(a, vq)) | bits(cmp_eq_mask_i8_m256i(b, vq)) << 32;
+        let backslash = bits(bitor_m256i(
+            cmp_eq_mask_i8_m256i(a, vb),
+            cmp_eq_mask_i8_m256i(b, vb),
+        ));
+        let br = |l: m256i| {
+            bits(bitor_m256i(
                 cmp_eq_mask_i8_m256i(l, vo),
                 cmp_eq_mask_i8_m256i(l, vc),
-            ));
-            p1 |= mm(bitor_m256i(
+            ))
+        };
+        let first = |v: m256i| {
+            bits(bitor_m256i(
                 cmp_eq_mask_i8_m256i(v, vr),
                 cmp_eq_mask_i8_m256i(v, vh),
-            ));
-            p2 |= mm(bitor_m256i(
+            ))
+        };
+        let second = |v: m256i| {
+            bits(bitor_m256i(
                 cmp_eq_mask_i8_m256i(v, vcc),
                 cmp_eq_mask_i8_m256i(v, vrr),
-            ));
-        }
+            ))
+        };
         Masks {
-            quote: q,
-            backslash: move_mask_i8_m256i(any_bs) as u32 as u64,
-            bracket: br,
-            pair_first: p1,
-            pair_second: p2,
+            quote,
+            backslash,
+            bracket: br(la) | br(lb) << 32,
+            pair_first: first(a) | first(b) << 32,
+            pair_second: second(a) | second(b) << 32,
         }
     }
 
@@ -449,18 +465,29 @@ mod structural {
         in_string: u64,
         /// The previous block ended with a backslash inside a string.
         escape_pending: bool,
-        /// The current block holds a backslash.
-        block_backslash: bool,
-        /// Some block since [`Walker::mark`] (including the block current
-        /// then) held a backslash.
-        backslash_seen: bool,
         /// The last byte of the previous block may start a needle pair.
         pair_carry: u64,
+        /// What the current block holds and what some block since
+        /// [`Walker::mark`] (including the block current then) held, as bits
+        /// (`Flags`). One integer rather than four `bool`s: LLVM's SLP
+        /// vectorizer packed four adjacent `bool` stores into vector code
+        /// that cost more than the rest of the block's bookkeeping.
+        flags: u32,
+    }
+
+    /// Bits of [`Walker::flags`].
+    struct Flags;
+    impl Flags {
+        /// The current block holds a backslash.
+        const BLOCK_BACKSLASH: u32 = 1;
+        /// Some block since the mark held a backslash.
+        const BACKSLASH_SEEN: u32 = 2;
         /// The current block holds the end of a needle pair.
-        block_pair: bool,
-        /// Some block since [`Walker::mark`] (including the block current
-        /// then) held the end of a needle pair.
-        pair_seen: bool,
+        const BLOCK_PAIR: u32 = 4;
+        /// Some block since the mark held the end of a needle pair.
+        const PAIR_SEEN: u32 = 8;
+        /// The "since the mark" bits are the block bits shifted left by one.
+        const BLOCK: u32 = Self::BLOCK_BACKSLASH | Self::BLOCK_PAIR;
     }
 
     impl<'a> Walker<'a> {
@@ -472,11 +499,8 @@ mod structural {
                 bits: 0,
                 in_string: 0,
                 escape_pending: false,
-                block_backslash: false,
-                backslash_seen: false,
                 pair_carry: 0,
-                block_pair: false,
-                pair_seen: false,
+                flags: 0,
             }
         }
 
@@ -518,8 +542,8 @@ mod structural {
         /// Start watching for backslashes from the current block on.
         #[inline]
         pub fn mark(&mut self) {
-            self.backslash_seen = self.block_backslash;
-            self.pair_seen = self.block_pair;
+            let block = self.flags & Flags::BLOCK;
+            self.flags = block | block << 1;
         }
 
         /// Did any block since [`Walker::mark`] hold the end of a needle
@@ -529,13 +553,13 @@ mod structural {
         /// whose block scanner does not compute the pairs.
         #[inline]
         pub fn pair_since_mark(&self) -> bool {
-            self.pair_seen
+            self.flags & Flags::PAIR_SEEN != 0
         }
 
         /// Did any block since [`Walker::mark`] hold a backslash?
         #[inline]
         pub fn backslash_since_mark(&self) -> bool {
-            self.backslash_seen
+            self.flags & Flags::BACKSLASH_SEEN != 0
         }
 
         /// The input ended inside a string.
@@ -543,6 +567,10 @@ mod structural {
             self.in_string != 0
         }
 
+        /// The next bracket outside strings. `masks` has one call site here:
+        /// with two (a full block and the padded last one) LLVM's
+        /// vectorizers turned the x86-64-v3 build's mask assembly into
+        /// byte-by-byte code several times slower.
         #[inline]
         pub fn next_bracket(&mut self) -> Option<usize> {
             loop {
@@ -555,21 +583,23 @@ mod structural {
                 if pos >= self.b.len() {
                     return None;
                 }
-                let m = match self.b.get(pos..pos + 64) {
-                    Some(s) => masks(s.try_into().unwrap_or(&[b' '; 64])),
+                let mut tail = [b' '; 64];
+                let blk: &[u8; 64] = match self.b.get(pos..pos + 64) {
+                    Some(s) => s.try_into().unwrap_or(&tail),
                     None => {
-                        let mut t = [b' '; 64];
                         let rest = &self.b[pos..];
-                        t[..rest.len()].copy_from_slice(rest);
-                        masks(&t)
+                        tail[..rest.len()].copy_from_slice(rest);
+                        &tail
                     }
                 };
-                self.block_backslash = m.backslash != 0 || self.escape_pending;
-                self.backslash_seen |= self.block_backslash;
-                self.block_pair = ((m.pair_first << 1) | self.pair_carry) & m.pair_second != 0;
+                let m = masks(blk);
+                let backslash = m.backslash != 0 || self.escape_pending;
+                let pair = ((m.pair_first << 1) | self.pair_carry) & m.pair_second != 0;
                 self.pair_carry = m.pair_first >> 63;
-                self.pair_seen |= self.block_pair;
-                let strings = if !self.block_backslash {
+                let block = u32::from(backslash) * Flags::BLOCK_BACKSLASH
+                    | u32::from(pair) * Flags::BLOCK_PAIR;
+                self.flags = (self.flags & !Flags::BLOCK) | block | block << 1;
+                let strings = if !backslash {
                     let strings = prefix_xor(m.quote) ^ self.in_string;
                     self.in_string = ((strings as i64) >> 63) as u64;
                     strings
