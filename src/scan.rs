@@ -154,71 +154,80 @@ fn skip_container(b: &[u8], i: usize) -> Result<usize, ScanError> {
 /// exactly the same code as before.
 fn records_fast<'a>(b: &'a [u8], a: usize, emit: &mut dyn FnMut(Rec<'a>)) -> Result<usize, Resume> {
     let mut w = structural::Walker::new(b, a);
-    // The first bracket is the `[` at `a` itself.
-    if w.next_bracket() != Some(a) {
-        return Err(Resume {
-            at: a + 1,
-            after_element: false,
-        });
-    }
     let mut last_end = a + 1;
     let mut after_element = false;
     let resume = |last_end, after_element| Resume {
         at: last_end,
         after_element,
     };
+    // The brackets open inside the current record; empty between records.
+    let mut stack = structural::Stack::default();
+    // Where the current record starts.
+    let mut p = a;
+    // One call site of `next_bracket` (it is inlined here, block scanner
+    // and all): between records each bracket starts the next record or
+    // closes the array; inside one it nests or closes.
+    let mut first = true;
     loop {
-        let Some(p) = w.next_bracket() else {
+        let Some(q) = w.next_bracket() else {
             return Err(resume(last_end, after_element));
         };
-        // Only whitespace, and one comma after an element, may sit in the gap.
-        let mut g = skip_ws(b, last_end);
-        if b[p] == b']' {
-            if g == p {
-                return Ok(p + 1);
+        if first {
+            // The first bracket is the `[` at `a` itself.
+            if q != a {
+                return Err(Resume {
+                    at: a + 1,
+                    after_element: false,
+                });
             }
-            return Err(resume(last_end, after_element));
+            first = false;
+            continue;
         }
-        if after_element {
-            if b.get(g) != Some(&b',') {
+        let c = b[q];
+        if stack.is_empty() {
+            // Only whitespace, and one comma after an element, may sit in the gap.
+            let mut g = skip_ws(b, last_end);
+            if c == b']' {
+                if g == q {
+                    return Ok(q + 1);
+                }
                 return Err(resume(last_end, after_element));
             }
-            g = skip_ws(b, g + 1);
-        }
-        if g != p || b[p] != b'{' {
-            return Err(resume(last_end, after_element));
-        }
-        let mut stack = structural::Stack::default();
-        stack.push(b'{');
-        w.mark();
-        let end = loop {
-            let Some(q) = w.next_bracket() else {
-                return Err(resume(last_end, after_element));
-            };
-            let c = b[q];
-            if c == b'{' || c == b'[' {
-                if !stack.push(c) {
+            if after_element {
+                if b.get(g) != Some(&b',') {
                     return Err(resume(last_end, after_element));
                 }
+                g = skip_ws(b, g + 1);
+            }
+            if g != q || c != b'{' {
+                return Err(resume(last_end, after_element));
+            }
+            stack.push(b'{');
+            w.mark();
+            p = q;
+            continue;
+        }
+        if c == b'{' || c == b'[' {
+            if !stack.push(c) {
+                return Err(resume(last_end, after_element));
+            }
+            continue;
+        }
+        if !stack.pop_matches(c) {
+            return Err(resume(last_end, after_element));
+        }
+        if stack.is_empty() {
+            let rec = &b[p..q + 1];
+            emit(if w.backslash_since_mark() {
+                Rec::Raw(rec)
+            } else if w.pair_since_mark() {
+                Rec::Plain(rec)
             } else {
-                if !stack.pop_matches(c) {
-                    return Err(resume(last_end, after_element));
-                }
-                if stack.is_empty() {
-                    break q + 1;
-                }
-            }
-        };
-        let rec = &b[p..end];
-        emit(if w.backslash_since_mark() {
-            Rec::Raw(rec)
-        } else if w.pair_since_mark() {
-            Rec::Plain(rec)
-        } else {
-            Rec::Clean(rec)
-        });
-        last_end = end;
-        after_element = true;
+                Rec::Clean(rec)
+            });
+            last_end = q + 1;
+            after_element = true;
+        }
     }
 }
 
@@ -570,8 +579,9 @@ mod structural {
         /// The next bracket outside strings. `masks` has one call site here:
         /// with two (a full block and the padded last one) LLVM's
         /// vectorizers turned the x86-64-v3 build's mask assembly into
-        /// byte-by-byte code several times slower.
-        #[inline]
+        /// byte-by-byte code several times slower. Inlined into each caller
+        /// (each has one call site), so the walk's state stays in registers.
+        #[inline(always)]
         pub fn next_bracket(&mut self) -> Option<usize> {
             loop {
                 if self.bits != 0 {
