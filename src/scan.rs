@@ -606,8 +606,8 @@ mod structural {
                 let backslash = m.backslash != 0 || self.escape_pending;
                 let pair = ((m.pair_first << 1) | self.pair_carry) & m.pair_second != 0;
                 self.pair_carry = m.pair_first >> 63;
-                let block = u32::from(backslash) * Flags::BLOCK_BACKSLASH
-                    | u32::from(pair) * Flags::BLOCK_PAIR;
+                let block = (u32::from(backslash) * Flags::BLOCK_BACKSLASH)
+                    | (u32::from(pair) * Flags::BLOCK_PAIR);
                 self.flags = (self.flags & !Flags::BLOCK) | block | block << 1;
                 let strings = if !backslash {
                     let strings = prefix_xor(m.quote) ^ self.in_string;
@@ -629,8 +629,10 @@ mod structural {
     mod simd_tests {
         use super::*;
 
-        fn variants() -> Vec<(&'static str, fn(&[u8; 64]) -> Masks)> {
-            let mut v: Vec<(&'static str, fn(&[u8; 64]) -> Masks)> =
+        type MasksFn = fn(&[u8; 64]) -> Masks;
+
+        fn variants() -> Vec<(&'static str, MasksFn)> {
+            let mut v: Vec<(&'static str, MasksFn)> =
                 vec![("portable", masks_portable), ("dispatch", masks)];
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             v.push(("sse2", masks_sse2));

@@ -218,4 +218,55 @@ mod tests {
             assert_eq!(got, want, "{mode:?}");
         }
     }
+
+    /// The scanner's needle-pair proof covers `errorCode` and `SwitchRole`
+    /// only: it may decide alone exactly when no other needle is asked for,
+    /// and then every record it would reject is rejected by the search too.
+    #[test]
+    fn pair_masks_decide_only_with_the_default_needles() {
+        use crate::policy::context::LogContext;
+        let cases = [
+            (false, LogContext::Off, true),
+            (true, LogContext::Off, false),
+            (false, LogContext::Roles, false),
+            (false, LogContext::Full, false),
+        ];
+        for (include_context, log_context, want) in cases {
+            let pf = Prefilter::new(SelectOptions {
+                include_context,
+                log_context,
+                ..SelectOptions::default()
+            });
+            assert_eq!(
+                pf.pair_masks_decide(),
+                want,
+                "{include_context} {log_context:?}"
+            );
+        }
+        // With the default needles, every `Clean` record of a realistic file
+        // is one the search rejects as well.
+        let pf = Prefilter::new(SelectOptions::default());
+        let pad = "x".repeat(300);
+        let file = format!(
+            r#"{{"Records":[{{"a":"{pad}"}},{{"o":"{pad}","errorCode":"AccessDenied","p":"{pad}"}},{{"b":"{pad}"}},{{"o":"{pad}","responseElements":{{"SwitchRole":"Failure"}},"q":"{pad}"}},{{"c":"{pad}"}}]}}"#
+        );
+        let mut kinds = String::new();
+        crate::scan::scan(file.as_bytes(), &mut |r| match r {
+            crate::scan::Rec::Clean(b) => {
+                assert!(!pf.could_match(b));
+                kinds.push('C');
+            }
+            crate::scan::Rec::Plain(b) | crate::scan::Rec::Raw(b) => {
+                kinds.push(if pf.could_match(b) { 'M' } else { 'P' })
+            }
+            _ => kinds.push('?'),
+        })
+        .unwrap();
+        assert_eq!(kinds.len(), 5, "{kinds}");
+        assert_eq!((&kinds[1..2], &kinds[3..4]), ("M", "M"), "{kinds}");
+        if crate::scan::BLOCK_SCANNER == "avx2" {
+            // Records 300 bytes away from any needle are proven clean.
+            assert_eq!(kinds, "CMCMC");
+        }
+    }
 }
