@@ -244,8 +244,11 @@ mod structural {
     //! brackets outside strings are then visited by their bit positions.
     //! Blocks with a backslash are walked byte by byte, so the result is
     //! exactly what a byte-at-a-time JSON reader sees, even on invalid JSON.
-    //! SSE2 through `safe_arch` on x86-64 (no `unsafe` of ours), a portable
-    //! loop elsewhere.
+    //! The masks come from AVX2 in x86-64-v3 builds (the repository's
+    //! default, which also marks needle pairs for `Rec::Clean`), from SSE2 in
+    //! other x86-64 builds, both through `safe_arch` (no `unsafe` of ours),
+    //! and from a byte-at-a-time loop elsewhere. The choice is made at
+    //! compile time (`BLOCK_SCANNER` says which).
 
     /// Bracket stack with a hard depth limit (hostile input cannot exhaust memory).
     pub const MAX_DEPTH: usize = 512;
