@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PATH="$HOME/.cargo/bin:$HOME/.local/bin:$PATH"
+. scripts/ci/devnull.sh
+devnull_reset
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -43,4 +45,5 @@ fi
 bash scripts/ci/s3-server.sh
 
 echo "test.sh: tools: $(command -v s3s-fs) $(command -v duckdb) $(command -v chromium)" >&2
+devnull_reset
 cargo test --locked "$@"
