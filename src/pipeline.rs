@@ -598,14 +598,35 @@ pub fn wanted_extension(p: &Path) -> bool {
     n.ends_with(".json") || n.ends_with(".gz") || n.ends_with(".jsonl") || n.ends_with(".ndjson")
 }
 
+/// What identifies a directory for loop detection: device and inode on
+/// Unix (one `stat`), the canonical path elsewhere.
+#[cfg(unix)]
+type DirKey = (u64, u64);
+#[cfg(not(unix))]
+type DirKey = PathBuf;
+
+#[cfg(unix)]
+fn dir_key(dir: &Path) -> std::io::Result<DirKey> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir)?;
+    Ok((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_key(dir: &Path) -> std::io::Result<DirKey> {
+    std::fs::canonicalize(dir)
+}
+
+/// Walk `dir` recursively. Entry types come from the directory listing
+/// itself (no `stat` per file); only symlinks are followed with a `stat`.
 fn walk(
     dir: &Path,
-    seen: &mut HashSet<PathBuf>,
+    seen: &mut HashSet<DirKey>,
     files: &mut Vec<PathBuf>,
     problems: &mut Vec<FileResult>,
 ) {
-    let canon = match std::fs::canonicalize(dir) {
-        Ok(c) => c,
+    let key = match dir_key(dir) {
+        Ok(k) => k,
         Err(e) => {
             problems.push(FileResult::failed(
                 dir.display().to_string(),
@@ -614,7 +635,7 @@ fn walk(
             return;
         }
     };
-    if !seen.insert(canon) {
+    if !seen.insert(key) {
         problems.push(FileResult::skipped(
             dir.display().to_string(),
             "directory already visited (symlink loop)",
@@ -631,26 +652,50 @@ fn walk(
             return;
         }
     };
-    let mut entries: Vec<PathBuf> = Vec::new();
+    /// What an entry is, following symlinks.
+    enum Kind {
+        Dir,
+        File,
+        Other,
+    }
+    let mut entries: Vec<(PathBuf, std::io::Result<Kind>)> = Vec::new();
     for ent in rd {
         match ent {
-            Ok(e) => entries.push(e.path()),
+            Ok(e) => {
+                let path = e.path();
+                let kind = match e.file_type() {
+                    Ok(t) if t.is_dir() => Ok(Kind::Dir),
+                    Ok(t) if t.is_file() => Ok(Kind::File),
+                    Ok(t) if !t.is_symlink() => Ok(Kind::Other),
+                    // A symlink (or a file system that does not say): stat.
+                    _ => std::fs::metadata(&path).map(|m| {
+                        if m.is_dir() {
+                            Kind::Dir
+                        } else if m.is_file() {
+                            Kind::File
+                        } else {
+                            Kind::Other
+                        }
+                    }),
+                };
+                entries.push((path, kind));
+            }
             Err(e) => problems.push(FileResult::failed(
                 dir.display().to_string(),
                 format!("cannot list directory: {e}"),
             )),
         }
     }
-    entries.sort();
-    for p in entries {
-        match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => walk(&p, seen, files, problems),
-            Ok(m) if m.is_file() => {
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (p, kind) in entries {
+        match kind {
+            Ok(Kind::Dir) => walk(&p, seen, files, problems),
+            Ok(Kind::File) => {
                 if wanted_extension(&p) {
                     files.push(p);
                 }
             }
-            Ok(_) => {}
+            Ok(Kind::Other) => {}
             Err(e) => problems.push(FileResult::failed(
                 p.display().to_string(),
                 format!("cannot read: {e}"),
@@ -767,6 +812,57 @@ mod tests {
         "errorMessage":"User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/R",
         "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},
         "recipientAccountId":"111122223333","requestParameters":null}]}"#;
+
+    #[cfg(unix)]
+    #[test]
+    fn walk_follows_symlinks_reports_dangling_ones_and_stops_at_loops() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+        for f in [
+            "a/2.json.gz",
+            "a/b/1.json",
+            "a/notes.txt",
+            "elsewhere/x.jsonl",
+        ] {
+            std::fs::write(d.join(f), b"{}").unwrap();
+        }
+        symlink(d.join("elsewhere"), d.join("a/linked")).unwrap();
+        symlink(d.join("a/b/1.json"), d.join("a/0.json")).unwrap();
+        symlink(d.join("missing.json"), d.join("a/dangling.json")).unwrap();
+        symlink(d.join("a"), d.join("a/b/up")).unwrap();
+        let (files, problems) = expand_paths(&[d.join("a")]);
+        let rel: Vec<String> = files
+            .iter()
+            .map(|p| p.strip_prefix(d).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            rel,
+            ["a/0.json", "a/2.json.gz", "a/b/1.json", "a/linked/x.jsonl"]
+        );
+        let mut why: Vec<(String, String)> = problems
+            .iter()
+            .map(|r| {
+                let reason = match &r.outcome {
+                    Outcome::Failed(w) | Outcome::Skipped(w) => w.clone(),
+                    Outcome::Read => String::new(),
+                };
+                (r.name.clone(), reason)
+            })
+            .collect();
+        why.sort();
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(
+            why[0].0.ends_with("a/b/up") && why[0].1.contains("symlink loop"),
+            "{why:?}"
+        );
+        assert!(
+            why[1].0.ends_with("a/dangling.json") && why[1].1.starts_with("cannot read"),
+            "{why:?}"
+        );
+    }
 
     #[test]
     fn dedupe_on_arrival_keeps_the_smallest_sort_key_whatever_the_order() {

@@ -87,3 +87,35 @@ fn help_scan() {
 fn help_explain() {
     insta::assert_snapshot!(help(&["explain", "--help"]));
 }
+
+/// The Parquet writer encodes columns in parallel; the file must not depend
+/// on how many threads did it (and must read back to the same findings).
+#[test]
+fn parquet_bytes_do_not_depend_on_the_thread_count() {
+    let (findings, _) = sample();
+    assert!(findings.len() > 10, "sample-logs should give findings");
+    let write = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        pool.install(|| trailtriage::sink::parquet::write_to(&mut out, &findings))
+            .unwrap();
+        out
+    };
+    let one = write(1);
+    for threads in [2, 3, 8] {
+        assert!(write(threads) == one, "{threads} threads wrote other bytes");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.parquet");
+    std::fs::write(&path, &one).unwrap();
+    let back = trailtriage::sink::parquet::read_file(&path).unwrap();
+    assert_eq!(back.len(), findings.len());
+    for (a, b) in back.iter().zip(&findings) {
+        assert_eq!(a.event_id, b.event_id);
+        assert_eq!(a.cause_id, b.cause_id);
+        assert_eq!(a.evidence, b.evidence);
+    }
+}

@@ -341,7 +341,15 @@ fn scan(a: ScanArgs, quiet: bool) -> Result<Exit> {
     if let Some(b) = &reporter.bar {
         b.finish_and_clear();
     }
-    write_outputs(&a, &findings, &stats)?;
+    // Outputs are encoded on the scan's thread count (Parquet columns in
+    // parallel, JSON Lines beside them).
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+    {
+        Ok(pool) => pool.install(|| write_outputs(&a, &findings, &stats))?,
+        Err(_) => write_outputs(&a, &findings, &stats)?,
+    }
     Ok(exit_for(&findings, &stats, fail_on.as_ref()))
 }
 
@@ -359,21 +367,30 @@ fn exit_for(findings: &[Finding], stats: &Stats, fail_on: Option<&FailOn>) -> Ex
 }
 
 fn write_outputs(a: &ScanArgs, findings: &[Finding], stats: &Stats) -> Result<()> {
-    if let Some(p) = &a.parquet {
-        parquet::write_file(p, findings)?;
-    }
-    match a.jsonl.as_deref() {
-        Some("-") => {
-            let mut buf = Vec::new();
-            jsonl::write_to(&mut buf, findings)?;
-            write_stdout(&buf)?;
+    let write_parquet = || -> Result<()> {
+        if let Some(p) = &a.parquet {
+            parquet::write_file(p, findings)?;
         }
-        Some(p) => {
-            let path = PathBuf::from(p);
-            atomic::write_atomic(&path, |w| jsonl::write_to(w, findings))?;
+        Ok(())
+    };
+    let write_jsonl = || -> Result<()> {
+        match a.jsonl.as_deref() {
+            Some("-") => {
+                let mut buf = Vec::new();
+                jsonl::write_to(&mut buf, findings)?;
+                write_stdout(&buf)?;
+            }
+            Some(p) => {
+                let path = PathBuf::from(p);
+                atomic::write_atomic(&path, |w| jsonl::write_to(w, findings))?;
+            }
+            None => {}
         }
-        None => {}
-    }
+        Ok(())
+    };
+    let (pq, jl) = rayon::join(write_parquet, write_jsonl);
+    pq?;
+    jl?;
     let report_target = match (&a.report, &a.parquet, &a.jsonl) {
         (Some(r), _, _) => Some(r.as_str()),
         (None, None, None) if a.parquet_dir.is_none() => Some("-"),

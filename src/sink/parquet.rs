@@ -88,75 +88,93 @@ fn list(it: impl Iterator<Item = Vec<String>>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+/// A column of the output: builds its Arrow array from findings.
+type ColumnFn = fn(&[Finding]) -> ArrayRef;
+
+fn s<'a>(
+    rows: &'a [Finding],
+    f: fn(&'a Finding) -> Option<&'a str>,
+) -> impl Iterator<Item = Option<&'a str>> + 'a {
+    rows.iter().map(f)
+}
+
+/// One builder per column of [`schema`], in schema order.
+const COLUMNS: &[ColumnFn] = &[
+    |rows| {
+        let mut b = TimestampMillisecondBuilder::new().with_timezone("UTC");
+        rows.iter().for_each(|r| b.append_option(r.event_time));
+        Arc::new(b.finish())
+    },
+    |rows| utf8(s(rows, |r| Some(&r.event_id))),
+    |rows| utf8(s(rows, |r| r.request_id.as_deref())),
+    |rows| utf8(s(rows, |r| r.shared_event_id.as_deref())),
+    |rows| utf8(s(rows, |r| r.event_version.as_deref())),
+    |rows| d16(s(rows, |r| Some(&r.event_source))),
+    |rows| d16(s(rows, |r| Some(&r.event_name))),
+    |rows| d8(s(rows, |r| r.event_type.as_deref())),
+    |rows| d16(s(rows, |r| r.aws_region.as_deref())),
+    |rows| d8(s(rows, |r| r.endpoint_type.as_deref())),
+    |rows| utf8(s(rows, |r| r.serving_region.as_deref())),
+    |rows| utf8(s(rows, |r| r.recipient_account_id.as_deref())),
+    |rows| utf8(s(rows, |r| r.caller_account_id.as_deref())),
+    |rows| d8(s(rows, |r| Some(&r.caller_type))),
+    |rows| utf8(s(rows, |r| r.caller_arn.as_deref())),
+    |rows| utf8(s(rows, |r| r.caller_session_issuer_arn.as_deref())),
+    |rows| utf8(s(rows, |r| r.principal_id.as_deref())),
+    |rows| utf8(s(rows, |r| r.access_key_id.as_deref())),
+    |rows| utf8(s(rows, |r| r.source_ip.as_deref())),
+    |rows| utf8(s(rows, |r| r.user_agent.as_deref())),
+    |rows| utf8(s(rows, |r| r.vpc_endpoint_id.as_deref())),
+    |rows| utf8(s(rows, |r| r.target_role_arn.as_deref())),
+    |rows| d8(s(rows, |r| Some(&r.role_arn_source))),
+    |rows| utf8(s(rows, |r| r.role_account_id.as_deref())),
+    |rows| d8(s(rows, |r| r.role_partition.as_deref())),
+    |rows| boolean(rows.iter().map(|r| r.cross_account)),
+    |rows| boolean(rows.iter().map(|r| Some(r.is_chained))),
+    |rows| utf8(s(rows, |r| r.role_session_name.as_deref())),
+    |rows| utf8(s(rows, |r| r.source_identity.as_deref())),
+    |rows| utf8(s(rows, |r| r.inherited_source_identity.as_deref())),
+    |rows| boolean(rows.iter().map(|r| Some(r.external_id_present))),
+    |rows| boolean(rows.iter().map(|r| Some(r.mfa_serial_present))),
+    |rows| boolean(rows.iter().map(|r| r.caller_mfa_authenticated)),
+    |rows| {
+        let mut b = Int32Builder::new();
+        rows.iter()
+            .for_each(|r| b.append_option(r.duration_seconds));
+        Arc::new(b.finish())
+    },
+    |rows| {
+        let mut b = Int16Builder::new();
+        rows.iter()
+            .for_each(|r| b.append_option(r.session_tag_count));
+        Arc::new(b.finish())
+    },
+    |rows| boolean(rows.iter().map(|r| Some(r.session_policy_present))),
+    |rows| utf8(s(rows, |r| r.error_code.as_deref())),
+    |rows| d16(s(rows, |r| r.error_code_normalized.as_deref())),
+    |rows| utf8(s(rows, |r| r.error_message.as_deref())),
+    |rows| boolean(rows.iter().map(|r| Some(r.message_truncated))),
+    |rows| d8(s(rows, |r| r.denied_policy_type.as_deref())),
+    |rows| d16(s(rows, |r| Some(&r.cause_id))),
+    |rows| d8(s(rows, |r| Some(&r.confidence))),
+    |rows| list(rows.iter().map(|r| r.secondary_causes.clone())),
+    |rows| d8(s(rows, |r| Some(&r.severity))),
+    |rows| utf8(s(rows, |r| Some(&r.evidence))),
+    |rows| utf8(s(rows, |r| Some(&r.remediation))),
+    |rows| list(rows.iter().map(|r| r.needs_input.clone())),
+    |rows| boolean(rows.iter().map(|r| Some(r.inventory_used))),
+    |rows| d8(s(rows, |r| Some(&r.trail_perspective))),
+    |rows| utf8(s(rows, |r| Some(&r.source_file))),
+    |rows| {
+        let mut b = Int64Builder::new();
+        rows.iter().for_each(|r| b.append_option(r.source_line));
+        Arc::new(b.finish())
+    },
+];
+
 /// Build one Arrow record batch from findings.
 pub fn to_record_batch(rows: &[Finding]) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let s = |f: fn(&Finding) -> Option<&str>| rows.iter().map(f);
-    let mut ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
-    for r in rows {
-        ts.append_option(r.event_time);
-    }
-    let mut dur = Int32Builder::new();
-    let mut tags = Int16Builder::new();
-    let mut line = Int64Builder::new();
-    for r in rows {
-        dur.append_option(r.duration_seconds);
-        tags.append_option(r.session_tag_count);
-        line.append_option(r.source_line);
-    }
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(ts.finish()),
-        utf8(s(|r| Some(&r.event_id))),
-        utf8(s(|r| r.request_id.as_deref())),
-        utf8(s(|r| r.shared_event_id.as_deref())),
-        utf8(s(|r| r.event_version.as_deref())),
-        d16(s(|r| Some(&r.event_source))),
-        d16(s(|r| Some(&r.event_name))),
-        d8(s(|r| r.event_type.as_deref())),
-        d16(s(|r| r.aws_region.as_deref())),
-        d8(s(|r| r.endpoint_type.as_deref())),
-        utf8(s(|r| r.serving_region.as_deref())),
-        utf8(s(|r| r.recipient_account_id.as_deref())),
-        utf8(s(|r| r.caller_account_id.as_deref())),
-        d8(s(|r| Some(&r.caller_type))),
-        utf8(s(|r| r.caller_arn.as_deref())),
-        utf8(s(|r| r.caller_session_issuer_arn.as_deref())),
-        utf8(s(|r| r.principal_id.as_deref())),
-        utf8(s(|r| r.access_key_id.as_deref())),
-        utf8(s(|r| r.source_ip.as_deref())),
-        utf8(s(|r| r.user_agent.as_deref())),
-        utf8(s(|r| r.vpc_endpoint_id.as_deref())),
-        utf8(s(|r| r.target_role_arn.as_deref())),
-        d8(s(|r| Some(&r.role_arn_source))),
-        utf8(s(|r| r.role_account_id.as_deref())),
-        d8(s(|r| r.role_partition.as_deref())),
-        boolean(rows.iter().map(|r| r.cross_account)),
-        boolean(rows.iter().map(|r| Some(r.is_chained))),
-        utf8(s(|r| r.role_session_name.as_deref())),
-        utf8(s(|r| r.source_identity.as_deref())),
-        utf8(s(|r| r.inherited_source_identity.as_deref())),
-        boolean(rows.iter().map(|r| Some(r.external_id_present))),
-        boolean(rows.iter().map(|r| Some(r.mfa_serial_present))),
-        boolean(rows.iter().map(|r| r.caller_mfa_authenticated)),
-        Arc::new(dur.finish()),
-        Arc::new(tags.finish()),
-        boolean(rows.iter().map(|r| Some(r.session_policy_present))),
-        utf8(s(|r| r.error_code.as_deref())),
-        d16(s(|r| r.error_code_normalized.as_deref())),
-        utf8(s(|r| r.error_message.as_deref())),
-        boolean(rows.iter().map(|r| Some(r.message_truncated))),
-        d8(s(|r| r.denied_policy_type.as_deref())),
-        d16(s(|r| Some(&r.cause_id))),
-        d8(s(|r| Some(&r.confidence))),
-        list(rows.iter().map(|r| r.secondary_causes.clone())),
-        d8(s(|r| Some(&r.severity))),
-        utf8(s(|r| Some(&r.evidence))),
-        utf8(s(|r| Some(&r.remediation))),
-        list(rows.iter().map(|r| r.needs_input.clone())),
-        boolean(rows.iter().map(|r| Some(r.inventory_used))),
-        d8(s(|r| Some(&r.trail_perspective))),
-        utf8(s(|r| Some(&r.source_file))),
-        Arc::new(line.finish()),
-    ];
+    let cols: Vec<ArrayRef> = COLUMNS.iter().map(|c| c(rows)).collect();
     RecordBatch::try_new(Arc::new(schema()), cols)
 }
 
@@ -182,19 +200,48 @@ pub fn writer_properties() -> WriterProperties {
 }
 
 /// Write findings to `w` as Parquet.
+///
+/// Each row group's columns are built and encoded (dictionary, zstd) in
+/// parallel on the current rayon pool, then appended in schema order: the
+/// bytes are the same as a one-thread write.
 pub fn write_to<W: std::io::Write + Send>(w: W, rows: &[Finding]) -> Result<(), String> {
+    use parquet::arrow::arrow_writer::{ArrowColumnChunk, compute_leaves};
+    use rayon::prelude::*;
     let schema = Arc::new(schema());
-    let mut writer =
-        ArrowWriter::try_new(w, schema, Some(writer_properties())).map_err(|e| e.to_string())?;
-    for chunk in rows.chunks(ROW_GROUP_ROWS) {
-        let batch = to_record_batch(chunk).map_err(|e| e.to_string())?;
-        writer.write(&batch).map_err(|e| e.to_string())?;
+    let writer = ArrowWriter::try_new(w, Arc::clone(&schema), Some(writer_properties()))
+        .map_err(|e| e.to_string())?;
+    let (mut file, factory) = writer.into_serialized_writer().map_err(|e| e.to_string())?;
+    for (rg, chunk) in rows.chunks(ROW_GROUP_ROWS).enumerate() {
+        let writers = factory
+            .create_column_writers(rg)
+            .map_err(|e| e.to_string())?;
+        if writers.len() != COLUMNS.len() {
+            return Err(format!(
+                "{} column writers for {} columns",
+                writers.len(),
+                COLUMNS.len()
+            ));
+        }
+        let encoded: Vec<Result<ArrowColumnChunk, String>> = writers
+            .into_par_iter()
+            .zip(COLUMNS.par_iter().zip(schema.fields().par_iter()))
+            .map(|(mut writer, (build, field))| {
+                let array = build(chunk);
+                // Every column is flat (a list of text is one leaf too).
+                for leaf in compute_leaves(field, &array).map_err(|e| e.to_string())? {
+                    writer.write(&leaf).map_err(|e| e.to_string())?;
+                }
+                writer.close().map_err(|e| e.to_string())
+            })
+            .collect();
+        let mut group = file.next_row_group().map_err(|e| e.to_string())?;
+        for c in encoded {
+            c?.append_to_row_group(&mut group)
+                .map_err(|e| e.to_string())?;
+        }
+        group.close().map_err(|e| e.to_string())?;
     }
-    if rows.is_empty() {
-        let batch = to_record_batch(&[]).map_err(|e| e.to_string())?;
-        writer.write(&batch).map_err(|e| e.to_string())?;
-    }
-    writer.close().map_err(|e| e.to_string())?;
+    file.close().map_err(|e| e.to_string())?;
     Ok(())
 }
 
