@@ -431,12 +431,14 @@ struct Held {
 #[derive(Default)]
 pub struct Collector {
     pub stats: Stats,
-    /// Findings without an eventID (never deduplicated).
+    /// Findings kept so far (a finding is over a kilobyte: it moves only
+    /// when this grows).
     findings: Vec<Held>,
-    /// Findings by eventID: only the one with the smallest sort key is kept,
-    /// so memory follows the distinct events, not the copies (a bucket read
-    /// twice, overlapping exports).
-    by_id: HashMap<String, Held>,
+    /// Index in `findings` by eventID: only the finding with the smallest
+    /// sort key is kept, so memory follows the distinct events, not the
+    /// copies (a bucket read twice, overlapping exports). Findings without
+    /// an eventID are never deduplicated.
+    by_id: HashMap<String, usize>,
     /// Log-context events of every object, joined in [`Collector::finish`].
     context: ContextIndex,
 }
@@ -494,12 +496,14 @@ impl Collector {
         }
         match self.by_id.entry(h.f.event_id.clone()) {
             Entry::Vacant(v) => {
-                v.insert(h);
+                v.insert(self.findings.len());
+                self.findings.push(h);
             }
-            Entry::Occupied(mut o) => {
+            Entry::Occupied(o) => {
                 self.stats.duplicates += 1;
-                if h.f.sort_key() < o.get().f.sort_key() {
-                    o.insert(h);
+                let kept = &mut self.findings[*o.get()];
+                if h.f.sort_key() < kept.f.sort_key() {
+                    *kept = h;
                 }
             }
         }
@@ -508,7 +512,7 @@ impl Collector {
     /// Sort, dedupe by eventID, apply cross-event escalations, and return the
     /// findings with the final accounting.
     pub fn finish(mut self) -> (Vec<Finding>, Stats) {
-        self.findings.extend(self.by_id.into_values());
+        drop(self.by_id);
         // Log context (causes.md §4 step 5, last sentence): joined once every
         // object is read, since the issuing AssumeRole or the DeleteRole may
         // sit in any file.
@@ -551,7 +555,7 @@ impl Collector {
             ));
         }
         drop(ctx);
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        sort_findings(&mut findings);
         self.stats.failed.sort();
         crate::burst::escalate(&mut findings);
         self.stats.findings = findings.len() as u64;
@@ -559,6 +563,17 @@ impl Collector {
         self.stats.last_event_ms = findings.iter().filter_map(|f| f.event_time).max();
         (findings, self.stats)
     }
+}
+
+/// Sort findings by [`Finding::sort_key`], stably. A finding is over a
+/// kilobyte; a merge sort moves each one about log2(n) times, so the order
+/// is found on indices and each finding moves twice (BENCHMARKS.md, "end of
+/// a run").
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
+    let mut slots: Vec<Option<Finding>> = std::mem::take(findings).into_iter().map(Some).collect();
+    findings.extend(order.iter().filter_map(|&i| slots[i].take()));
 }
 
 /// One input named by the user.
@@ -812,6 +827,35 @@ mod tests {
         "errorMessage":"User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/R",
         "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},
         "recipientAccountId":"111122223333","requestParameters":null}]}"#;
+
+    #[test]
+    fn sort_findings_is_the_stable_sort_by_key() {
+        let opts = ScanOptions::default();
+        let pf = Prefilter::new(opts.select);
+        let mut w = Worker::new();
+        let r = w.process_bytes("x.json", RECORD.as_bytes(), &opts, &pf);
+        let base = r.findings[0].clone();
+        let mut seed = 7u64;
+        let mut v: Vec<Finding> = (0..300)
+            .map(|k| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let mut f = base.clone();
+                f.event_time = Some((seed >> 60) as i64);
+                f.event_id = format!("e{}", (seed >> 40) % 4);
+                // Equal keys keep their arrival order: told apart by evidence.
+                f.evidence = format!("{k}");
+                f
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        sort_findings(&mut v);
+        let got: Vec<&str> = v.iter().map(|f| f.evidence.as_str()).collect();
+        let want: Vec<&str> = want.iter().map(|f| f.evidence.as_str()).collect();
+        assert_eq!(got, want);
+    }
 
     #[cfg(unix)]
     #[test]
