@@ -51,17 +51,8 @@ fn main() {
             for _ in 0..passes {
                 let _ = scan(f, &mut |r| {
                     records += 1;
-                    let could = match r {
-                        Rec::Clean(_) if pf.pair_masks_decide() => {
-                            clean += 1;
-                            false
-                        }
-                        Rec::Clean(b) | Rec::Plain(b) => pf.could_match_unescaped(b),
-                        Rec::Raw(b) => pf.could_match(b),
-                        Rec::Owned(v) => pf.could_match(&v),
-                        Rec::Bad(_) => false,
-                    };
-                    candidates += u64::from(could);
+                    clean += u64::from(matches!(r, Rec::Clean(_)) && pf.pair_masks_decide());
+                    candidates += u64::from(pf.could_match_rec(&r) == Some(true));
                 });
             }
         }

@@ -26,6 +26,7 @@ use memchr::memmem::Finder;
 use regex::bytes::Regex;
 
 use crate::classify::SelectOptions;
+use crate::scan::Rec;
 
 /// Pre-built searchers, shared by all workers.
 pub struct Prefilter {
@@ -115,6 +116,19 @@ impl Prefilter {
     #[inline]
     pub fn pair_masks_decide(&self) -> bool {
         !self.include_context && !self.roles && !self.sessions
+    }
+
+    /// The decision for one record as the structural scanner hands it out
+    /// (what the pipeline does before parsing): may it be selected? `None`
+    /// for a record the scanner found malformed.
+    pub fn could_match_rec(&self, rec: &Rec<'_>) -> Option<bool> {
+        Some(match rec {
+            Rec::Clean(_) if self.pair_masks_decide() => false,
+            Rec::Clean(b) | Rec::Plain(b) => self.could_match_unescaped(b),
+            Rec::Raw(b) => self.could_match(b),
+            Rec::Owned(v) => self.could_match(v),
+            Rec::Bad(_) => return None,
+        })
     }
 
     /// May this record be selected? `false` is a proof that it cannot.

@@ -18,7 +18,6 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
 
 use super::schema::{SCHEMA_VERSION, schema};
 use crate::error::Error;
@@ -184,14 +183,6 @@ pub fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_dictionary_enabled(true)
-        // Nearly one distinct value a row: a dictionary only costs time
-        // (every value hashed) and space.
-        .set_column_dictionary_enabled(ColumnPath::from("event_time"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("event_id"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("request_id"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("shared_event_id"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("evidence"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("source_line"), false)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("trailtriage {}", env!("CARGO_PKG_VERSION")))
