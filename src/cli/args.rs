@@ -108,7 +108,7 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH|-")]
     pub inputs: Vec<String>,
 
-    /// Worker threads (default: all cores).
+    /// Threads to scan and write with (default: all cores).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
