@@ -567,8 +567,8 @@ impl Collector {
 
 /// Sort findings by [`Finding::sort_key`], stably. A finding is over a
 /// kilobyte; a merge sort moves each one about log2(n) times, so the order
-/// is found on indices and each finding moves twice (BENCHMARKS.md, "end of
-/// a run").
+/// is found on indices and each finding moves twice (BENCHMARKS.md, session
+/// 5's reading).
 pub fn sort_findings(findings: &mut Vec<Finding>) {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
