@@ -333,24 +333,31 @@ fn scan(a: ScanArgs, quiet: bool) -> Result<Exit> {
         bar,
         state: Mutex::new((0, 0, 0)),
     };
+    // Outputs are encoded on the scan's thread count (Parquet columns in
+    // parallel, JSON Lines beside them): the writers run in this pool.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .ok();
     if scale::applies(&a) {
-        let (findings, stats) = scale::scan(&a, &opts, &reporter)?;
+        // The dataset writer runs inside the scan.
+        let (findings, stats) = in_pool(pool.as_ref(), || scale::scan(&a, &opts, &reporter))?;
         return Ok(exit_for(&findings, &stats, fail_on.as_ref()));
     }
     let (findings, stats) = remote::scan_all(&a, &inputs, &opts, &reporter)?;
     if let Some(b) = &reporter.bar {
         b.finish_and_clear();
     }
-    // Outputs are encoded on the scan's thread count (Parquet columns in
-    // parallel, JSON Lines beside them).
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-    {
-        Ok(pool) => pool.install(|| write_outputs(&a, &findings, &stats))?,
-        Err(_) => write_outputs(&a, &findings, &stats)?,
-    }
+    in_pool(pool.as_ref(), || write_outputs(&a, &findings, &stats))?;
     Ok(exit_for(&findings, &stats, fail_on.as_ref()))
+}
+
+/// Run `f` in `pool` (its rayon work on the pool's threads), or here.
+fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
 }
 
 fn exit_for(findings: &[Finding], stats: &Stats, fail_on: Option<&FailOn>) -> Exit {
