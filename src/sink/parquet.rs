@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, BooleanArray, BooleanBuilder, DictionaryArray, Int16Array, Int16Builder,
-    Int32Array, Int32Builder, Int64Array, Int64Builder, ListArray, ListBuilder, StringArray,
-    StringBuilder, StringDictionaryBuilder, TimestampMillisecondArray, TimestampMillisecondBuilder,
+    Int32Array, Int32Builder, Int64Array, Int64Builder, ListArray, ListBuilder, PrimitiveBuilder,
+    StringArray, StringBuilder, StringDictionaryBuilder, TimestampMillisecondArray,
+    TimestampMillisecondBuilder,
 };
-use arrow::datatypes::{Int8Type, Int16Type};
+use arrow::datatypes::{ArrowPrimitiveType, Int8Type, Int16Type};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -88,6 +89,16 @@ fn list<'a>(it: impl Iterator<Item = &'a [String]>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+/// A column of numbers (or times) from findings.
+fn numbers<T: ArrowPrimitiveType>(
+    mut b: PrimitiveBuilder<T>,
+    rows: &[Finding],
+    f: fn(&Finding) -> Option<T::Native>,
+) -> ArrayRef {
+    rows.iter().for_each(|r| b.append_option(f(r)));
+    Arc::new(b.finish())
+}
+
 /// A column of the output: builds its Arrow array from findings.
 type ColumnFn = fn(&[Finding]) -> ArrayRef;
 
@@ -101,9 +112,11 @@ fn s<'a>(
 /// One builder per column of [`schema`], in schema order.
 const COLUMNS: &[ColumnFn] = &[
     |rows| {
-        let mut b = TimestampMillisecondBuilder::new().with_timezone("UTC");
-        rows.iter().for_each(|r| b.append_option(r.event_time));
-        Arc::new(b.finish())
+        numbers(
+            TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            rows,
+            |r| r.event_time,
+        )
     },
     |rows| utf8(s(rows, |r| Some(&r.event_id))),
     |rows| utf8(s(rows, |r| r.request_id.as_deref())),
@@ -137,18 +150,8 @@ const COLUMNS: &[ColumnFn] = &[
     |rows| boolean(rows.iter().map(|r| Some(r.external_id_present))),
     |rows| boolean(rows.iter().map(|r| Some(r.mfa_serial_present))),
     |rows| boolean(rows.iter().map(|r| r.caller_mfa_authenticated)),
-    |rows| {
-        let mut b = Int32Builder::new();
-        rows.iter()
-            .for_each(|r| b.append_option(r.duration_seconds));
-        Arc::new(b.finish())
-    },
-    |rows| {
-        let mut b = Int16Builder::new();
-        rows.iter()
-            .for_each(|r| b.append_option(r.session_tag_count));
-        Arc::new(b.finish())
-    },
+    |rows| numbers(Int32Builder::new(), rows, |r| r.duration_seconds),
+    |rows| numbers(Int16Builder::new(), rows, |r| r.session_tag_count),
     |rows| boolean(rows.iter().map(|r| Some(r.session_policy_present))),
     |rows| utf8(s(rows, |r| r.error_code.as_deref())),
     |rows| d16(s(rows, |r| r.error_code_normalized.as_deref())),
@@ -165,11 +168,7 @@ const COLUMNS: &[ColumnFn] = &[
     |rows| boolean(rows.iter().map(|r| Some(r.inventory_used))),
     |rows| d8(s(rows, |r| Some(&r.trail_perspective))),
     |rows| utf8(s(rows, |r| Some(&r.source_file))),
-    |rows| {
-        let mut b = Int64Builder::new();
-        rows.iter().for_each(|r| b.append_option(r.source_line));
-        Arc::new(b.finish())
-    },
+    |rows| numbers(Int64Builder::new(), rows, |r| r.source_line),
 ];
 
 /// Build one Arrow record batch from findings.
