@@ -192,17 +192,9 @@ impl Worker {
             let i = idx;
             idx += 1;
             fr.counts.read += 1;
-            let (bytes, plain): (&[u8], bool) = match &rec {
-                Rec::Raw(b) => (b, false),
-                Rec::Plain(b) => (b, true),
-                // The scanner proved neither `errorCode` nor `SwitchRole` is
-                // in it; with no other needle configured, it cannot match.
-                Rec::Clean(_) if pf.pair_masks_decide() => {
-                    fr.counts.not_selected += 1;
-                    return;
-                }
-                Rec::Clean(b) => (b, true),
-                Rec::Owned(v) => (v, false),
+            let bytes: &[u8] = match &rec {
+                Rec::Raw(b) | Rec::Plain(b) | Rec::Clean(b) => b,
+                Rec::Owned(v) => v,
                 Rec::Bad(reason) => {
                     fr.note_malformed(i, reason.clone());
                     return;
@@ -211,13 +203,9 @@ impl Worker {
             // Searched per record, while the scan has just brought it into
             // cache: on the benchmark corpus this measured faster than one
             // file-wide multi-literal pass (`Prefilter::find_hits`, which
-            // gives the same answers); see BENCHMARKS.md, "prefilter".
-            let could = if plain {
-                pf.could_match_unescaped(bytes)
-            } else {
-                pf.could_match(bytes)
-            };
-            if !could {
+            // gives the same answers); see BENCHMARKS.md, "prefilter". Most
+            // records are decided by the scanner's needle-pair proof alone.
+            if pf.could_match_rec(&rec) != Some(true) {
                 fr.counts.not_selected += 1;
                 return;
             }

@@ -121,6 +121,7 @@ impl Prefilter {
     /// The decision for one record as the structural scanner hands it out
     /// (what the pipeline does before parsing): may it be selected? `None`
     /// for a record the scanner found malformed.
+    #[inline]
     pub fn could_match_rec(&self, rec: &Rec<'_>) -> Option<bool> {
         Some(match rec {
             Rec::Clean(_) if self.pair_masks_decide() => false,
