@@ -14,7 +14,8 @@
 #                                 # copying the 1x corpus SCALE times
 #
 # Timings are whole process, warm page cache, median of RUNS; peak RSS is the
-# largest of the runs (/usr/bin/time -v). Nothing here is a pass/fail test
+# largest of the runs (/usr/bin/time). The local rows (floor, trailtriage,
+# DuckDB, zcat, jq) run interleaved, round by round. Nothing here is a pass/fail test
 # except the failure counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,41 +72,65 @@ if [ "${PORTABLE:-1}" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
 fi
 
 # ---------------------------------------------------------------- measuring
-# measure NAME CMD...: runs CMD RUNS times; records "NAME median_wall max_rss_kb".
+# run_once NAME CMD...: runs CMD once, appends "wall rss_kb cpu_s" to $OUT/runs_NAME.txt.
+# summarize NAME: records "NAME median_wall max_rss_kb median_cpu" in $RESULTS.
+# measure NAME CMD...: RUNS runs in a row, then summarize.
+# interleave NAME...: RUNS rounds, each running every NAME once (its command
+#   is the array CMD_NAME), so rows compared with each other share the
+#   machine's speed of the moment (this VM drifts by 20-30 % over minutes).
 RESULTS=$OUT/results.txt
 : > "$RESULTS"
+rm -f "$OUT"/runs_*.txt
+run_once() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %M %U %S" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || {
+    log "$name failed:"; tail -5 "$OUT/$name.stderr" >&2; return 1; }
+  local w m u s
+  read -r w m u s < <(tail -1 "$OUT/time.txt")
+  echo "$w $m $(awk -v a="$u" -v b="$s" 'BEGIN {print a + b}')" >> "$OUT/runs_$name.txt"
+}
+summarize() {
+  local name=$1 f="$OUT/runs_$1.txt"
+  local med cmed rss
+  med=$(cut -d" " -f1 "$f" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  cmed=$(cut -d" " -f3 "$f" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  rss=$(cut -d" " -f2 "$f" | sort -n | tail -1)
+  echo "$name $med $rss $cmed" >> "$RESULTS"
+  log "$name: median ${med}s of $(cut -d" " -f1 "$f" | tr '\n' ' ')CPU ${cmed}s, peak RSS $((rss / 1024)) MB"
+}
 measure() {
   local name=$1; shift
-  local walls=() cpus_s=() rss=0
+  for _ in $(seq "$RUNS"); do run_once "$name" "$@" || return 1; done
+  summarize "$name"
+}
+interleave() {
+  local name
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M %U %S" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" || {
-      log "$name failed:"; tail -5 "$OUT/$name.stderr" >&2; return 1; }
-    read -r w m u s < <(tail -1 "$OUT/time.txt")
-    walls+=("$w"); cpus_s+=("$(awk -v a="$u" -v b="$s" 'BEGIN {print a + b}')"); [ "$m" -gt "$rss" ] && rss=$m
+    for name in "$@"; do
+      local -n cmd="CMD_$name"
+      run_once "$name" "${cmd[@]}" || return 1
+      unset -n cmd
+    done
   done
-  local med cmed
-  med=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  cmed=$(printf '%s\n' "${cpus_s[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$name $med $rss $cmed" >> "$RESULTS"
-  log "$name: median ${med}s of ${walls[*]}, CPU ${cmed}s, peak RSS $((rss / 1024)) MB"
+  for name in "$@"; do summarize "$name"; done
 }
 
 cpus=$(nproc)
 log "corpus: $CORPUS ($RECORDS records, $UNCOMP bytes JSON, $GZBYTES bytes gzip, expecting $EXPECTED failures)"
 
-measure floor_default "$FLOOR" "$CORPUS/AWSLogs" "$cpus"
-measure floor_j1 "$FLOOR" "$CORPUS/AWSLogs" 1
-for j in default 1 2 4; do
-  args=(); [ "$j" != default ] && args=(-j "$j")
-  [ "$j" = 4 ] && [ "$cpus" -lt 4 ] && continue
-  measure "tt_$j" "$TT" scan "$CORPUS/AWSLogs" "${args[@]}" -q --parquet "$OUT/tt_$j.parquet" \
-    --report "$OUT/tt_$j.json" --report-format json
+# The commands of the local rows.
+CMD_floor_default=("$FLOOR" "$CORPUS/AWSLogs" "$cpus")
+CMD_floor_j1=("$FLOOR" "$CORPUS/AWSLogs" 1)
+for j in default 1 2 4 portable; do
+  bin=$TT; args=(); [ "$j" = portable ] && bin=$TT_PORTABLE
+  case $j in default|portable) ;; *) args=(-j "$j") ;; esac
+  declare -a "CMD_tt_$j"
+  declare -n cmd="CMD_tt_$j"
+  cmd=("$bin" scan "$CORPUS/AWSLogs" "${args[@]}" -q --parquet "$OUT/tt_$j.parquet" \
+    --report "$OUT/tt_$j.json" --report-format json)
+  unset -n cmd
 done
-if [ -n "$TT_PORTABLE" ]; then
-  measure tt_portable "$TT_PORTABLE" scan "$CORPUS/AWSLogs" -q --parquet "$OUT/tt_portable.parquet" \
-    --report "$OUT/tt_portable.json" --report-format json
-fi
-measure zcat bash -c "find '$CORPUS' -name '*.json.gz' -print0 | sort -z | xargs -0 zcat > /dev/null"
+CMD_zcat=(bash -c "find '$CORPUS' -name '*.json.gz' -print0 | sort -z | xargs -0 zcat > /dev/null")
 # jq twice: two pipelines at a time (the bench README's row: the same two
 # cores trailtriage uses), and one at a time (likely what issue 3 quotes as "jq 18 s":
 # twice the README's 9.28 s for -P2).
@@ -113,8 +138,11 @@ JQ_FILTER='.Records[]? | select(.eventSource == "sts.amazonaws.com" and ((.event
 export JQ_FILTER
 for jqp in 2 1; do
   name=jq; [ "$jqp" = 1 ] && name=jq_1
-  measure "$name" bash -c "find '$CORPUS' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 -P$jqp -n 40 \
-    sh -c 'zcat \"\$@\" | jq -c \"\$JQ_FILTER\"' _ > '$OUT/$name.out'"
+  declare -a "CMD_$name"
+  declare -n cmd="CMD_$name"
+  cmd=(bash -c "find '$CORPUS' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 -P$jqp -n 40 \
+    sh -c 'zcat \"\$@\" | jq -c \"\$JQ_FILTER\"' _ > '$OUT/$name.out'")
+  unset -n cmd
 done
 DUCK_SQL="SET threads TO $cpus;
 COPY (
@@ -131,7 +159,13 @@ COPY (
   WHERE r.eventSource = 'sts.amazonaws.com' AND starts_with(r.eventName, 'AssumeRole') AND r.errorCode IS NOT NULL
 ) TO '$OUT/duckdb.parquet' (FORMAT parquet, COMPRESSION zstd);"
 echo "$DUCK_SQL" > "$OUT/duckdb.sql"
-measure duckdb duckdb -c ".read $OUT/duckdb.sql"
+CMD_duckdb=(duckdb -c ".read $OUT/duckdb.sql")
+# Every local row in one interleaved group: each round runs each tool once.
+group=(floor_default tt_default floor_j1 tt_1 tt_2)
+[ "$cpus" -ge 4 ] && group+=(tt_4)
+[ -n "$TT_PORTABLE" ] && group+=(tt_portable)
+group+=(duckdb zcat jq jq_1)
+interleave "${group[@]}"
 
 # ---------------------------------------------------------------- S3 (issue 4)
 # The same corpus served by s3s-fs on loopback (a symlinked bucket), scanned
@@ -210,9 +244,10 @@ if [ "$SCALE" -gt 1 ]; then
       echo "copies=$SCALE of $CORPUS" > "$BIG/HOW"
     fi
   fi
-  measure big_floor "$FLOOR" "$BIG" "$cpus"
   # (the big corpus holds only copies of AWSLogs/, no manifest)
-  measure big_tt "$TT" scan "$BIG" -q --parquet "$OUT/big_tt.parquet" --report "$OUT/big_tt.json" --report-format json
+  CMD_big_floor=("$FLOOR" "$BIG" "$cpus")
+  CMD_big_tt=("$TT" scan "$BIG" -q --parquet "$OUT/big_tt.parquet" --report "$OUT/big_tt.json" --report-format json)
+  interleave big_floor big_tt
   FOUND[big_tt]=$(count_parquet "$OUT/big_tt.parquet")
 fi
 
@@ -259,6 +294,7 @@ p(f"Corpus: `gen_cloudtrail.py --files 1130 --records-per-file 600 --accounts 5 
 load = open(f"{out}/load_start.txt").read().strip() if __import__("os").path.exists(f"{out}/load_start.txt") else "unknown"
 p(f"Machine: {cpu}, {cpus} cores, {mem} GB RAM; load average {load} (1, 5, 15 min) when the script started; {rustc}; {', '.join(tools)}.\n")
 p(f"Whole process, warm page cache, median of the runs; peak RSS is the largest of the runs. MB/s is uncompressed JSON per wall second. "
+  f"Every row of the first table and of the thread table ran interleaved, round by round (each round runs each tool once), so the ratios compare runs taken at the same machine speed. "
   f"The floor is `examples/inflate_floor.rs`: libdeflate inflates every file on the same threads and discards the bytes.\n")
 p("## Tools (default threads)\n")
 p("| what | wall s | CPU s (user+sys) | MB/s | peak RSS MB | failures found | wall / floor | CPU / floor |")
@@ -268,8 +304,8 @@ p(row(f"**trailtriage scan DIR --parquet** (default threads = {cpus}; the reposi
 if "tt_portable" in R:
     p(row("trailtriage, the same, portable build (`RUSTFLAGS=\"\"`: x86-64, SSE2)", "tt_portable"))
 p(row("DuckDB CLI, explicit schema, read_json over the .gz files, to Parquet", "duckdb"))
-p(row("jq, xargs -P2 (two zcat | jq pipelines at a time)", "jq"))
-p(row("jq, xargs -P1 (one zcat | jq pipeline at a time)", "jq_1"))
+p(row("jq, xargs -P2 (two zcat-to-jq pipelines at a time)", "jq"))
+p(row("jq, xargs -P1 (one zcat-to-jq pipeline at a time)", "jq_1"))
 p(row("zcat, one process at a time", "zcat"))
 tt = R["tt_default"][0]
 p(f"\ntrailtriage is **{R['duckdb'][0] / tt:.1f}x** faster than DuckDB and **{R['jq'][0] / tt:.1f}x** faster than jq on the same "
