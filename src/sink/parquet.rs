@@ -90,13 +90,8 @@ fn boolean(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
 }
 
 fn list<'a>(it: impl Iterator<Item = &'a [String]> + Clone) -> ArrayRef {
-    let (n, items, bytes) = it.clone().fold((0, 0, 0), |(n, i, b), v| {
-        (
-            n + 1,
-            i + v.len(),
-            b + v.iter().map(String::len).sum::<usize>(),
-        )
-    });
+    let n = it.clone().count();
+    let (items, bytes) = text_size(it.clone().flatten().map(|v| Some(v.as_str())));
     let mut b = ListBuilder::with_capacity(StringBuilder::with_capacity(items, bytes), n);
     for v in it {
         for s in v {
